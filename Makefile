@@ -1,0 +1,22 @@
+# The README's two quick-start commands are `make run` and `make test`; both set up first.
+VENV   := .venv
+PY     := $(VENV)/bin/python
+CONFIG ?= configs/default.yaml
+
+.PHONY: setup run test test-fast bench test-compat clean
+
+setup:
+	@scripts/setup.sh
+
+run: setup
+	$(VENV)/bin/filatherm run $(CONFIG)
+
+test: setup
+	$(PY) -m pytest -q
+
+bench: setup
+	$(PY) scripts/bench.py
+
+clean:
+	rm -rf results/* meshes/* .pytest_cache
+	touch results/.gitkeep meshes/.gitkeep

@@ -1,0 +1,121 @@
+"""The `filatherm` command line: a thin argument layer over the package API (DESIGN.md §4).
+
+Exit codes: 0 success; 2 bad input (one line, no traceback); 1 anything else, with the
+reason. Set FILATHERM_DEBUG=1 to see the traceback of an unexpected error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+from typing import Callable, Optional
+
+from solver.errors import FilathermError, InputError
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage error as a one-line InputError (exit 2)."""
+
+    def error(self, message: str) -> None:  # noqa: D102 (argparse hook)
+        raise InputError(f"{self.prog}: {message}")
+
+
+def is_root_rank() -> bool:
+    """Rank 0 under mpirun (read from the environment: importing MPI just to print is slow)."""
+    for key in ("OMPI_COMM_WORLD_RANK", "PMI_RANK", "PMIX_RANK", "SLURM_PROCID"):
+        if key in os.environ:
+            return os.environ[key] == "0"
+    return True
+
+
+def say(message: str, quiet: bool = False) -> None:
+    """Progress and results for people: stdout, rank 0 only, silenced by --quiet."""
+    if not quiet and is_root_rank():
+        print(message, flush=True)
+
+
+def _error(message: str) -> None:
+    if is_root_rank():
+        print(f"filatherm: error: {message}", file=sys.stderr, flush=True)
+
+
+def _load(args: argparse.Namespace):
+    from solver.config import load_config
+
+    return load_config(args.config, args.set or ())
+
+
+# ---------------------------------------------------------------- verbs
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    from solver.config import config_to_yaml
+
+    text = config_to_yaml(_load(args))
+    if args.output:
+        from solver.io import write_text_atomic
+
+        target = Path(args.output) / "config.yaml"
+        write_text_atomic(target, text)
+        say(f"resolved config written to {target}", args.quiet)
+    elif is_root_rank():
+        sys.stdout.write(text)
+    return 0
+
+
+VERBS: dict[str, tuple[Callable[[argparse.Namespace], int], str, bool]] = {
+    # name: (handler, help, takes a CONFIG argument)
+    "config": (cmd_config, "print the fully resolved config as YAML", True),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", default=[],
+        help="override a config key, e.g. --set geometry.layers[1].filament.radius=3 (repeatable)",
+    )
+    common.add_argument("--output", metavar="DIR", help="write under DIR instead of results/<name>/")
+    common.add_argument("--quiet", action="store_true", help="no progress output")
+
+    parser = _Parser(prog="filatherm", description="Electro-thermal ReRAM filament simulation, "
+                     "from cell geometry to crossbar. See README.md.")
+    parser.add_argument("--version", action="store_true", help="print versions and exit")
+    sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
+    for name, (handler, help_text, takes_config) in VERBS.items():
+        verb = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
+        if takes_config:
+            verb.add_argument("config", metavar="CONFIG", help="YAML config file")
+        verb.set_defaults(func=handler)
+    return parser
+
+
+def main(argv: Optional[list[str]] = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+        if args.version:
+            from solver.versions import versions
+
+            print("  ".join(f"{k} {v}" for k, v in versions().items()))
+            return 0
+        if args.verb is None:
+            parser.print_help()
+            return 2
+        return int(args.func(args) or 0)
+    except InputError as err:
+        _error(str(err))
+        return err.exit_code
+    except FilathermError as err:
+        _error(str(err))
+        return err.exit_code
+    except KeyboardInterrupt:
+        _error("interrupted")
+        return 130
+    except Exception as err:  # noqa: BLE001 (the last line of defence: one line, exit 1)
+        if os.environ.get("FILATHERM_DEBUG"):
+            raise
+        _error(f"internal error: {type(err).__name__}: {err} (FILATHERM_DEBUG=1 shows the traceback)")
+        return 1

@@ -1,0 +1,22 @@
+"""Error types and the exit codes they map to (DESIGN.md §4).
+
+Bad input (config, paths, arguments, files from elsewhere) is an :class:`InputError`:
+the CLI prints its message on one line and exits with code 2. Anything else the code
+anticipates is a :class:`FilathermError` (exit 1).
+"""
+
+
+class FilathermError(Exception):
+    """A failure the code anticipated; the CLI prints the message and exits 1."""
+
+    exit_code = 1
+
+
+class InputError(FilathermError):
+    """Bad input from the user: one-line message, exit code 2."""
+
+    exit_code = 2
+
+
+class ConfigError(InputError):
+    """A configuration file, override or key path that cannot be accepted."""
