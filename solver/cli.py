@@ -7,10 +7,10 @@ reason. Set FILATHERM_DEBUG=1 to see the traceback of an unexpected error.
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import sys
-from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 from solver.errors import FilathermError, InputError
 
@@ -41,33 +41,18 @@ def _error(message: str) -> None:
         print(f"filatherm: error: {message}", file=sys.stderr, flush=True)
 
 
-def _load(args: argparse.Namespace):
+def load_config_from_args(args: argparse.Namespace):
+    """The config named on the command line, with its --set overrides applied."""
     from solver.config import load_config
 
     return load_config(args.config, args.set or ())
 
 
-# ---------------------------------------------------------------- verbs
-
-
-def cmd_config(args: argparse.Namespace) -> int:
-    from solver.config import config_to_yaml
-
-    text = config_to_yaml(_load(args))
-    if args.output:
-        from solver.io import write_text_atomic
-
-        target = Path(args.output) / "config.yaml"
-        write_text_atomic(target, text)
-        say(f"resolved config written to {target}", args.quiet)
-    elif is_root_rank():
-        sys.stdout.write(text)
-    return 0
-
-
-VERBS: dict[str, tuple[Callable[[argparse.Namespace], int], str, bool]] = {
-    # name: (handler, help, takes a CONFIG argument)
-    "config": (cmd_config, "print the fully resolved config as YAML", True),
+# Verbs in the order `filatherm --help` lists them. Each module exposes
+# `add_arguments(parser)` and `run(args) -> int`; it imports heavy modules (DOLFINx, PETSc)
+# inside `run` so that parsing arguments stays fast.
+VERBS: dict[str, tuple[str, str]] = {
+    "config": ("solver.config.command", "print the fully resolved config as YAML"),
 }
 
 
@@ -84,11 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
                      "from cell geometry to crossbar. See README.md.")
     parser.add_argument("--version", action="store_true", help="print versions and exit")
     sub = parser.add_subparsers(dest="verb", metavar="VERB", parser_class=_Parser)
-    for name, (handler, help_text, takes_config) in VERBS.items():
+    for name, (module_name, help_text) in VERBS.items():
+        module = importlib.import_module(module_name)
         verb = sub.add_parser(name, help=help_text, description=help_text, parents=[common])
-        if takes_config:
-            verb.add_argument("config", metavar="CONFIG", help="YAML config file")
-        verb.set_defaults(func=handler)
+        module.add_arguments(verb)
+        verb.set_defaults(func=module.run)
     return parser
 
 
