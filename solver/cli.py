@@ -52,6 +52,7 @@ def load_config_from_args(args: argparse.Namespace):
 # `add_arguments(parser)` and `run(args) -> int`; it imports heavy modules (DOLFINx, PETSc)
 # inside `run` so that parsing arguments stays fast.
 VERBS: dict[str, tuple[str, str]] = {
+    "mesh": ("solver.geometry.command", "build the Gmsh mesh of the cell -> meshes/<name>.msh/.xdmf"),
     "config": ("solver.config.command", "print the fully resolved config as YAML"),
 }
 

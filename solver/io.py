@@ -14,6 +14,10 @@ from typing import Any, Iterator
 
 from solver.errors import InputError
 
+# mkstemp creates 0600 files; results should get the permissions any new file would get.
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def ensure_dir(path: str | Path) -> Path:
     """Create a directory (and parents); an unusable location is bad input (exit 2)."""
@@ -39,6 +43,7 @@ def atomic_path(target: str | Path) -> Iterator[Path]:
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
     tmp_path = Path(tmp)
+    os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         os.replace(tmp_path, target)

@@ -23,13 +23,32 @@ def default_raw() -> dict:
     return copy.deepcopy(read_yaml_file(DEFAULT_CONFIG))
 
 
+def child_env(extra: dict | None = None) -> dict:
+    """Environment for child processes, passed explicitly: once this process has initialised
+    MPI, its C-level environment carries OpenMPI singleton variables (invisible in os.environ)
+    that make a nested mpirun fail silently."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("OMPI_", "PMIX_", "PMI_", "ORTE_", "OPAL_")) and k != "FILATHERM_DEBUG"}
+    env.update(extra or {})
+    return env
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600, env: dict | None = None):
     """Run `python -m solver ARGS` in a subprocess; returns the CompletedProcess."""
-    full_env = {**os.environ, **(env or {})}
-    full_env.pop("FILATHERM_DEBUG", None)
     return subprocess.run(
         [sys.executable, "-m", "solver", *args],
-        cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, env=full_env,
+        cwd=cwd or ROOT, capture_output=True, text=True, timeout=timeout, env=child_env(env),
+    )
+
+
+MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
+
+
+def run_mpi(ranks: int, *args: str, timeout: float = 600, env: dict | None = None):
+    """Run `mpirun -n RANKS python -m solver ARGS`; returns the CompletedProcess."""
+    return subprocess.run(
+        [*MPIRUN, "-n", str(ranks), sys.executable, "-m", "solver", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=timeout, env=child_env(env),
     )
 
 
