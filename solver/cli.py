@@ -54,6 +54,9 @@ def load_config_from_args(args: argparse.Namespace):
 VERBS: dict[str, tuple[str, str]] = {
     "mesh": ("solver.geometry.command", "build the Gmsh mesh of the cell -> meshes/<name>.msh/.xdmf"),
     "config": ("solver.config.command", "print the fully resolved config as YAML"),
+    "fit": ("solver.compact.command", "fit the compact model to RESULTS_DIR/sweep.h5"),
+    "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),
+    "train": ("solver.crossbar.train_command", "hardware-aware training on crossbars of the fitted device"),
 }
 
 
@@ -65,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("--output", metavar="DIR", help="write under DIR instead of results/<name>/")
     common.add_argument("--quiet", action="store_true", help="no progress output")
+    common.add_argument("--force", action="store_true", help="overwrite existing results")
 
     parser = _Parser(prog="filatherm", description="Electro-thermal ReRAM filament simulation, "
                      "from cell geometry to crossbar. See README.md.")

@@ -469,23 +469,61 @@ class Sweep(Model):
 
 
 class Kinetics(Model):
-    law: Literal["ion_hopping", "arrhenius", "jart"] = "ion_hopping"
+    """Switching kinetics applied to a probe's temperature and field (solver.compact.kinetics)."""
+
+    law: Literal["ion_hopping", "arrhenius", "jart"] = Field(
+        default="ion_hopping", description="rate law: ion_hopping (Mott-Gurney), arrhenius, jart"
+    )
     attempt_frequency: Positive = Field(default=2.0e13, description="nu0 [Hz]")
     activation_energy: Positive = Field(default=1.35, description="Ea [eV]")
     hop_distance: Positive = Field(default=0.25e-9, description="a [m]")
     charge: Positive = Field(default=2, description="z")
-    probe: str = "active"
-    statistic: Literal["mean", "max"] = "mean"
+    probe: str = Field(default="active", description="probe whose temperature and field drive the rate")
+    statistic: Literal["mean", "max"] = Field(
+        default="mean", description="probe statistic used: T_mean/E_mean or T_max/E_max"
+    )
     pulse_width: Positive = Field(default=60e-9, description="[s]")
     target_delta: Positive = Field(default=1.0, description="delta_per_pulse that defines V_write")
 
 
 class Crossbar(Model):
-    rows: int = Field(default=64, ge=1, le=4096)
-    cols: int = Field(default=64, ge=1, le=4096)
-    scheme: Literal["v_half", "v_third"] = "v_half"
-    states: int = Field(default=32, ge=2, le=100_000)
+    """The compact crossbar model (solver.crossbar): array, biasing scheme and device noise."""
+
+    rows: int = Field(default=64, ge=1, le=4096, description="rows of the array")
+    cols: int = Field(default=64, ge=1, le=4096, description="columns of the array")
+    scheme: Literal["v_half", "v_third"] = Field(default="v_half", description="biasing scheme")
+    states: int = Field(
+        default=32, ge=2, le=100_000, description="full range / step of one write pulse (dw_min)"
+    )
     noise: NonNegative = Field(default=0.1, description="cycle-to-cycle sigma, relative")
+    device_spread: NonNegative = Field(
+        default=0.1, description="device-to-device sigma of the log-normal step prefactor (assumed)"
+    )
+    pulse_train_length: int = Field(
+        default=31, ge=1, le=1000, description="BL: longest stochastic pulse train of an update"
+    )
+    disturb_pulses: int = Field(
+        default=100_000, ge=1, le=100_000_000, description="half-select pulses in the endurance test"
+    )
+    verify_iterations: int = Field(
+        default=5, ge=0, le=100, description="read-verify rounds when mapping weights"
+    )
+    seed: int = Field(default=0, ge=0, description="random seed of the crossbar experiments")
+
+
+class Training(Model):
+    """Hardware-aware training of an MLP on scikit-learn's digits (solver.crossbar.training)."""
+
+    hidden: int = Field(default=32, ge=1, le=1024, description="hidden units of the 64-h-10 MLP")
+    epochs: int = Field(default=4, ge=1, le=1000, description="passes over the training set")
+    learning_rate: Positive = Field(
+        default=0.05, description="SGD step of epoch 1 (batch size 1); epoch e uses it / e"
+    )
+    seeds: int = Field(default=3, ge=1, le=100, description="independent runs per device")
+    test_fraction: float = Field(default=0.25, gt=0, lt=1, description="share held out for testing")
+    weight_range: Positive = Field(
+        default=1.0, description="|W| of a differential pair with one device at each bound"
+    )
 
 
 class Newton(Model):
@@ -539,6 +577,7 @@ class Config(Model):
     sweep: Sweep = Field(default_factory=Sweep)
     kinetics: Optional[Kinetics] = None
     crossbar: Crossbar = Field(default_factory=Crossbar)
+    training: Training = Field(default_factory=Training)
     solver: Solver = Field(default_factory=Solver)
 
     @model_validator(mode="before")

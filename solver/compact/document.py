@@ -1,0 +1,272 @@
+"""compact_model.json: the fitted compact model as a document (format "filatherm-compact-model", version 1).
+
+Written by `filatherm fit` into RESULTS_DIR/model/, read by `filatherm crossbar`, `filatherm
+train`, the report, and anyone with a JSON parser. The pydantic models below are the
+definition; `compact_model.schema.json` beside this module is generated from them
+(`python -m solver.compact.document` rewrites it; a test checks that it is current). SI units
+throughout; voltages are device voltages, signed.
+
+    format, version        "filatherm-compact-model", 1
+    source                 config_name, config_hash (of the sweep's config), config (resolved,
+                           after --set), sweep (path), versions, parameters (swept values of
+                           this model), overrides (--set given to fit), excluded_points
+    kinetics               the kinetics block used (law, nu0, Ea, a, z, probe, statistic, ...)
+    table                  both polarities sorted by voltage: point_id, voltage,
+                           voltage_applied, current, power, T_probe, E_probe, rate,
+                           delta_per_pulse
+    fit                    T0 and per polarity R_th [K/W], beta [K/A]; the current law
+                           (G0, Ea_sigma) and field law (E1, Ea_E), each value with its 1-sigma
+                           error; residuals of the whole model against the FEM points
+    figures_of_merit       V_write per polarity (signed), whether it is extrapolated, T there,
+                           nonlinearity_half_select = rate(V_write)/rate(V_write/2),
+                           nonlinearity_third_select (V/3), T_asymmetry at |V_write|
+
+A file that is not such a document (wrong format or version, missing or unknown keys,
+non-finite numbers, a table whose voltages do not increase) is bad input: InputError, one line.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from solver.compact.table import MIN_BRANCH_POINTS
+from solver.config.keypath import format_path
+from solver.config.schema import Kinetics
+from solver.errors import InputError
+from solver.io import write_json_atomic
+
+FORMAT = "filatherm-compact-model"
+VERSION = 1
+SCHEMA_PATH = Path(__file__).resolve().parent / "compact_model.schema.json"
+MAX_FILE_BYTES = 50_000_000
+
+
+class DocumentModel(BaseModel):
+    """Base of every part: frozen, no unknown keys, finite numbers only."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+
+
+class Estimate(DocumentModel):
+    value: float
+    error: float = Field(ge=0, description="1-sigma standard error of the least-squares fit")
+
+
+class ThermalBranch(DocumentModel):
+    """T = T0 + R_th P + beta I on one polarity; beta I carries the polarity-odd Peltier part."""
+
+    R_th: Estimate = Field(description="thermal resistance [K/W]")
+    beta: Estimate = Field(description="Peltier-like coefficient [K/A]")
+    points: int = Field(ge=1, description="points of this polarity in the fit")
+
+
+class Branches(DocumentModel):
+    positive: ThermalBranch
+    negative: ThermalBranch
+
+
+class ActivatedLaw(DocumentModel):
+    """y(V, T) = s(V) * scale * |V| * exp(-(activation_energy q / k_B) (1/T - 1/T0)).
+
+    s(V) = sign(V) for the current (an Arrhenius conductance G0 at T0: ohmic at fixed T) and
+    1 for the probe field magnitude. T is the probe temperature of the thermal law, T0 its
+    fitted ambient.
+    """
+
+    scale: Estimate = Field(description="G0 [S] for the current, E1 [1/m] for the field")
+    activation_energy: Estimate = Field(description="[eV]; negative means falling with T")
+    max_relative_error: float = Field(
+        ge=0, description="largest |law / FEM - 1| at the FEM voltages and temperatures"
+    )
+
+    @model_validator(mode="after")
+    def _positive_scale(self) -> ActivatedLaw:
+        if self.scale.value <= 0:
+            raise ValueError("scale.value: must be positive")
+        return self
+
+
+class Residuals(DocumentModel):
+    """Largest deviations of the compact model (all laws, T solved) from the FEM points."""
+
+    max_abs_dT: float = Field(ge=0, description="compact model vs FEM T_probe [K]")
+    max_abs_dT_thermal_law: float = Field(
+        ge=0, description="T0 + R_th P + beta I with the FEM P and I vs FEM T_probe [K]"
+    )
+    max_relative_current: float = Field(ge=0, description="|I_model / I_FEM - 1|")
+    max_abs_dlog10_rate: float = Field(ge=0, description="compact model vs FEM-derived rate")
+
+
+class Fit(DocumentModel):
+    T0: Estimate = Field(description="[K]")
+    branches: Branches
+    current: ActivatedLaw
+    field: ActivatedLaw
+    residuals: Residuals
+
+
+class Table(DocumentModel):
+    """The FEM points with their rates, both polarities, voltage strictly increasing."""
+
+    point_id: list[str]
+    voltage: list[float] = Field(description="device voltage [V]")
+    voltage_applied: list[float] = Field(description="[V]")
+    current: list[float] = Field(description="[A], positive from top to bottom electrode")
+    power: list[float] = Field(description="[W]")
+    T_probe: list[float] = Field(description="[K]")
+    E_probe: list[float] = Field(description="field magnitude [V/m]")
+    rate: list[float] = Field(description="[Hz]")
+    delta_per_pulse: list[float] = Field(description="rate x pulse width")
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Table:
+        n = len(self.voltage)
+        for name in type(self).model_fields:
+            if len(getattr(self, name)) != n:
+                raise ValueError(f"{name}: has {len(getattr(self, name))} entries, voltage has {n}")
+        if any(b <= a for a, b in zip(self.voltage, self.voltage[1:])):
+            raise ValueError("voltage: must be strictly increasing")
+        for sign, name in ((1, "positive"), (-1, "negative")):
+            count = sum(1 for v in self.voltage if v * sign > 0)
+            if count < MIN_BRANCH_POINTS:
+                raise ValueError(f"voltage: {count} {name} points, need {MIN_BRANCH_POINTS}")
+        if min(self.T_probe) <= 0:
+            raise ValueError("T_probe: must be positive")
+        for name in ("E_probe", "rate", "delta_per_pulse"):
+            if min(getattr(self, name)) < 0:
+                raise ValueError(f"{name}: must not be negative")
+        return self
+
+
+class Polarities(DocumentModel):
+    positive: Optional[float]
+    negative: Optional[float]
+
+
+class PolarityFlags(DocumentModel):
+    positive: bool
+    negative: bool
+
+
+class TAsymmetry(DocumentModel):
+    voltage: Optional[float] = Field(description="|V| compared: the mean |V_write| [V]")
+    T_positive: Optional[float] = Field(description="T_probe at +|V| [K]")
+    T_negative: Optional[float] = Field(description="T_probe at -|V| [K]")
+    delta_T: Optional[float] = Field(description="T_positive - T_negative [K]")
+
+
+class FiguresOfMerit(DocumentModel):
+    """Evaluated on the FEM table (log-interpolated), the fitted law beyond it; null where the
+    target is not reached within twice the swept voltage range."""
+
+    target_delta: float = Field(gt=0, description="delta_per_pulse that defines V_write")
+    V_write: Polarities = Field(description="signed device voltage [V]")
+    V_write_extrapolated: PolarityFlags = Field(description="V_write beyond the swept range")
+    T_at_write: Polarities = Field(description="T_probe at V_write [K]")
+    nonlinearity_half_select: Polarities = Field(description="rate(V_write) / rate(V_write/2)")
+    nonlinearity_third_select: Polarities = Field(description="rate(V_write) / rate(V_write/3)")
+    T_asymmetry: TAsymmetry
+
+
+class ExcludedPoint(DocumentModel):
+    point_id: str
+    status: str
+    reason: str
+
+
+class Source(DocumentModel):
+    config_name: str
+    config_hash: str = Field(description="hash of the sweep's resolved config")
+    config: dict[str, Any] = Field(description="resolved config, --set overrides applied")
+    sweep: str = Field(description="path of the sweep store that was fitted")
+    versions: dict[str, str]
+    parameters: dict[str, Any] = Field(description="swept parameter values of this model")
+    overrides: list[str] = Field(description="--set assignments given to fit")
+    excluded_points: list[ExcludedPoint] = Field(description="failed sweep points left out")
+
+
+class CompactModelDocument(DocumentModel):
+    format: Literal["filatherm-compact-model"]
+    version: Literal[1]
+    source: Source
+    kinetics: Kinetics
+    table: Table
+    fit: Fit
+    figures_of_merit: FiguresOfMerit
+
+    def to_data(self) -> dict:
+        """Plain JSON data; loading it again gives the same document."""
+        return self.model_dump(mode="json")
+
+
+def json_schema() -> dict:
+    """The JSON Schema of compact_model.json, generated from the models above."""
+    schema = CompactModelDocument.model_json_schema(mode="serialization")
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "$id": "https://filatherm.invalid/compact_model.schema.json",
+        **schema,
+        "title": "filatherm compact model",
+    }
+
+
+def write_document(path: str | Path, document: CompactModelDocument) -> Path:
+    """Write compact_model.json atomically."""
+    return write_json_atomic(path, document.to_data())
+
+
+def parse_document(data: Any, where: str) -> CompactModelDocument:
+    """Validate decoded JSON as a compact model; InputError (one line) if it is not one."""
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: not a filatherm compact model (top level is not an object)")
+    if data.get("format") != FORMAT:
+        raise InputError(f"{where}: not a filatherm compact model (format {data.get('format')!r})")
+    if data.get("version") != VERSION:
+        raise InputError(
+            f"{where}: compact model version {data.get('version')!r}, this filatherm reads {VERSION}"
+        )
+    try:
+        return CompactModelDocument.model_validate(data)
+    except ValidationError as err:
+        first = err.errors(include_url=False)[0]
+        loc = format_path([part for part in first["loc"] if isinstance(part, (str, int))])
+        message = first["msg"].removeprefix("Value error, ")
+        raise InputError(f"{where}: {loc}: {message}") from None
+    except RecursionError:
+        raise InputError(f"{where}: nested too deeply") from None
+
+
+def read_document(path: str | Path) -> CompactModelDocument:
+    """Read and validate a compact_model.json."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(f"{path}: no such compact model")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise InputError(f"{path}: larger than {MAX_FILE_BYTES} bytes; not a compact model")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as err:
+        raise InputError(f"{path}: not valid JSON ({str(err).splitlines()[0]})") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply") from None
+    return parse_document(data, str(path))
+
+
+def _reject_constant(name: str) -> float:
+    """NaN and Infinity are not JSON; Python's parser would accept them."""
+    raise ValueError(f"{name} is not a finite number")
+
+
+def finite_or_none(value: Optional[float]) -> Optional[float]:
+    """A figure of merit, or None where it is undefined or overflows (JSON has no inf)."""
+    return None if value is None or not math.isfinite(float(value)) else float(value)
+
+
+if __name__ == "__main__":
+    SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {SCHEMA_PATH}")

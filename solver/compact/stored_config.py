@@ -1,0 +1,38 @@
+"""The config stored with results, with the `--set` overrides that make sense after the FEM stage.
+
+`fit`, `crossbar` and `train` start from results, not from a YAML file: the resolved config
+comes from sweep.h5 (or from compact_model.json's `source.config`). Their `--set` may change
+only what they compute: `fit` the kinetics, crossbar and training keys, `crossbar` and
+`train` (whose model already holds the rates) the crossbar and training keys. Anything else
+would describe a different problem than the one whose results they read, so it is refused
+with a hint.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+from solver.config import Config, validate_config
+from solver.config.keypath import apply_overrides, parse_assignment, parse_path
+from solver.errors import InputError
+
+FIT_SECTIONS = ("kinetics", "crossbar", "training")
+CROSSBAR_SECTIONS = ("crossbar", "training")
+
+
+def stored_config(data: dict, overrides: Iterable[str], where: str,
+                  sections: tuple[str, ...] = FIT_SECTIONS) -> Config:
+    """Validate stored config data after applying `--set` overrides of `sections` only."""
+    overrides = list(overrides)
+    for text in overrides:
+        path, _ = parse_assignment(text)
+        section = parse_path(path)[0]
+        if section not in sections:
+            upstream = "fit" if section == "kinetics" else "sweep"
+            raise InputError(
+                f"--set {path}: these results were computed for fixed {section} settings; here "
+                f"only {', '.join(sections)} keys can change (re-run the {upstream} to change {section})"
+            )
+    if not isinstance(data, dict):
+        raise InputError(f"{where}: stored config is not a mapping")
+    return validate_config(apply_overrides(data, overrides), where)

@@ -1,0 +1,146 @@
+"""Rate tables: sweep rows -> (voltage, current, power, T_probe, E_probe, rate, delta_per_pulse).
+
+One table per set of swept parameters (other than the voltage), covering both polarities and
+sorted by device voltage. Failed points (status other than `ok`, not converged, non-finite
+QoIs) and repeated voltages are left out and listed in `excluded`; each polarity branch needs
+at least :data:`MIN_BRANCH_POINTS` converged points, otherwise the sweep cannot be fitted
+(InputError, exit 2).
+
+The voltage of the compact model is `voltage_device`: the voltage across the cell itself, so
+that a series load in the FEM set-up does not end up inside the device model.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import numpy as np
+
+from solver.compact.kinetics import KineticLaw, switching_rate
+from solver.errors import InputError
+from solver.sweep.store import SweepTable
+
+MIN_BRANCH_POINTS = 4
+POLARITIES = {"positive": 1.0, "negative": -1.0}
+_REQUIRED = ("point_id", "status", "voltage_device", "voltage_applied", "current", "power")
+
+
+@dataclass(frozen=True)
+class RateTable:
+    """Converged points of one parameter set, sorted by device voltage (SI units)."""
+
+    parameters: dict[str, Any]
+    point_id: list[str]
+    voltage: np.ndarray
+    voltage_applied: np.ndarray
+    current: np.ndarray
+    power: np.ndarray
+    T_probe: np.ndarray
+    E_probe: np.ndarray
+    rate: np.ndarray
+    delta_per_pulse: np.ndarray
+    excluded: list[dict] = field(default_factory=list)
+
+    def branch(self, polarity: str) -> np.ndarray:
+        """Boolean mask of the points of one polarity (`positive` or `negative`)."""
+        return np.sign(self.voltage) == POLARITIES[polarity]
+
+    @property
+    def label(self) -> str:
+        """The parameter set as `key=value, ...` (empty for a voltage-only sweep)."""
+        return ", ".join(f"{k}={v}" for k, v in self.parameters.items())
+
+
+class KineticsWithProbe(KineticLaw, Protocol):
+    probe: str
+    statistic: str
+    pulse_width: float
+
+
+def probe_columns(kinetics: KineticsWithProbe) -> tuple[str, str]:
+    """Sweep columns of the probe temperature and field the kinetics use."""
+    stat = kinetics.statistic
+    return f"probes/{kinetics.probe}/T_{stat}", f"probes/{kinetics.probe}/E_{stat}"
+
+
+def build_rate_tables(sweep: SweepTable, kinetics: KineticsWithProbe, where: str) -> list[RateTable]:
+    """Rate tables of a sweep, one per parameter set, in order of first appearance."""
+    T_col, E_col = probe_columns(kinetics)
+    for name in _REQUIRED + (T_col, E_col):
+        if name not in sweep.columns:
+            hint = f" (does probe {kinetics.probe!r} exist?)" if name.startswith("probes/") else ""
+            raise InputError(f"{where}: sweep has no column {name}{hint}")
+    if len(sweep) == 0:
+        raise InputError(f"{where}: the sweep has no points")
+    parameter_columns = [f"parameters/{p}" for p in sweep.parameter_names]
+    groups: dict[tuple, list[int]] = {}
+    for i in range(len(sweep)):
+        key = tuple(_plain(sweep[c][i]) for c in parameter_columns)
+        groups.setdefault(key, []).append(i)
+    tables = []
+    for key, rows in groups.items():
+        parameters = dict(zip(sweep.parameter_names, key))
+        tables.append(_table_of_group(sweep, rows, parameters, kinetics, T_col, E_col, where))
+    return tables
+
+
+def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kinetics: KineticsWithProbe,
+                    T_col: str, E_col: str, where: str) -> RateTable:
+    numeric = ("voltage_device", "voltage_applied", "current", "power", T_col, E_col)
+    kept: list[int] = []
+    excluded: list[dict] = []
+    seen_voltages: set[float] = set()
+    for i in rows:
+        point = str(sweep["point_id"][i])
+        status = str(sweep["status"][i])
+        converged = sweep.columns.get("converged")
+        reason = str(sweep.columns["reason"][i]) if "reason" in sweep.columns else ""
+        if status != "ok" or (converged is not None and converged[i] != 1):
+            excluded.append({"point_id": point, "status": status, "reason": reason})
+            continue
+        values = [float(sweep[c][i]) for c in numeric]
+        if not all(math.isfinite(v) for v in values) or values[4] <= 0:
+            excluded.append({"point_id": point, "status": status,
+                             "reason": "non-finite or non-positive QoI"})
+            continue
+        if values[0] in seen_voltages:
+            excluded.append({"point_id": point, "status": status, "reason": "repeated voltage"})
+            continue
+        seen_voltages.add(values[0])
+        kept.append(i)
+    order = sorted(kept, key=lambda i: float(sweep["voltage_device"][i]))
+
+    def column(name: str) -> np.ndarray:
+        return np.array([float(sweep[name][i]) for i in order], dtype=float)
+
+    voltage, T, E = column("voltage_device"), column(T_col), column(E_col)
+    rate = switching_rate(kinetics, T, E)
+    table = RateTable(
+        parameters=parameters,
+        point_id=[str(sweep["point_id"][i]) for i in order],
+        voltage=voltage,
+        voltage_applied=column("voltage_applied"),
+        current=column("current"),
+        power=column("power"),
+        T_probe=T,
+        E_probe=np.abs(E),
+        rate=rate,
+        delta_per_pulse=rate * kinetics.pulse_width,
+        excluded=excluded,
+    )
+    for polarity in POLARITIES:
+        count = int(table.branch(polarity).sum())
+        if count < MIN_BRANCH_POINTS:
+            group = f" for {table.label}" if table.label else ""
+            raise InputError(
+                f"{where}: only {count} converged points with {polarity} voltage{group} "
+                f"(the fit needs {MIN_BRANCH_POINTS} per polarity; {len(excluded)} points failed)"
+            )
+    return table
+
+
+def _plain(value: Any) -> Any:
+    """A parameter value as plain Python (numpy scalars are not JSON)."""
+    return value.item() if isinstance(value, np.generic) else value

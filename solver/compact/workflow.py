@@ -1,0 +1,204 @@
+"""`fit`: sweep.h5 -> fitted compact model(s) and their exports in RESULTS_DIR/model/.
+
+    fit_results("results/default")   # or output_dir="out/x" to write out/x/model/
+
+writes, for the parameter set that matches the config (the only one in a voltage-only sweep):
+compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
+compact_model.va, aihwkit_device.py and compact_model.png; every other parameter set gets
+variants/compact_model_<i>.json in the same format.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+import numpy as np
+
+from solver.compact.aihwkit_export import write_aihwkit_device
+from solver.compact.document import (
+    FORMAT,
+    VERSION,
+    CompactModelDocument,
+    ExcludedPoint,
+    Fit,
+    Residuals,
+    Source,
+    Table,
+    write_document,
+)
+from solver.compact.export_csv import write_csv
+from solver.compact.fitting import fit_activated, fit_thermal
+from solver.compact.model import CompactModel
+from solver.compact.plots import plot_compact_model
+from solver.compact.stored_config import stored_config
+from solver.compact.table import RateTable, build_rate_tables
+from solver.compact.verilog_a import write_verilog_a
+from solver.config import Config, config_data
+from solver.config.keypath import get_path
+from solver.config.yamlio import parse_yaml
+from solver.errors import ConfigError, InputError
+from solver.sweep.store import read_sweep
+
+
+@dataclass
+class FitOutcome:
+    """What `fit` produced: the primary model first, then the other parameter sets."""
+
+    models: list[CompactModel]
+    files: list[Path]
+
+
+def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
+                overrides: Iterable[str] = (), force: bool = False,
+                say: Callable[[str], None] = print) -> FitOutcome:
+    """Fit RESULTS_DIR/sweep.h5 and write the model directory (under `output_dir` if given);
+    an existing compact_model.json is replaced only with `force`."""
+    results_dir = Path(results_dir)
+    if not results_dir.is_dir():
+        raise InputError(f"{results_dir}: no such results directory")
+    target = (Path(output_dir) if output_dir else results_dir) / "model" / "compact_model.json"
+    if target.exists() and not force:
+        raise InputError(f"{target}: exists; use --force to overwrite it")
+    sweep_path = results_dir / "sweep.h5"
+    sweep = read_sweep(sweep_path)
+    overrides = list(overrides)
+    config = stored_config(parse_yaml(sweep.config_yaml, f"{sweep_path}: config"), overrides,
+                           f"{sweep_path}: config")
+    if config.kinetics is None:
+        raise InputError(f"{sweep_path}: the config has no kinetics block "
+                         "(add one, or pass --set kinetics.law=ion_hopping)")
+    tables = build_rate_tables(sweep, config.kinetics, str(sweep_path))
+    primary = _primary_index(tables, config)
+    tables = [tables[primary]] + tables[:primary] + tables[primary + 1:]
+    models = []
+    for table in tables:
+        model = fit_table(table, config, sweep.config_hash, sweep.versions, str(sweep_path), overrides)
+        models.append(model)
+        say(_summary(model))
+        if table.excluded:
+            listed = ", ".join(f"{p['point_id']} ({p['status']})" for p in table.excluded)
+            say(f"  left out {len(table.excluded)} failed points: {listed}")
+    files = _write_outputs(Path(output_dir) if output_dir else results_dir, models, config)
+    say(f"compact model written to {files[0].parent}")
+    return FitOutcome(models, files)
+
+
+def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions: dict,
+              sweep_path: str, overrides: list[str]) -> CompactModel:
+    """Fit one rate table and return the model with its complete document."""
+    kinetics = config.kinetics
+    T0, branches = fit_thermal(table)
+    current = fit_activated(table, T0.value, table.current, odd=True)
+    field = fit_activated(table, T0.value, table.E_probe, odd=False)
+    document_table = Table(
+        point_id=list(table.point_id),
+        **{name: [float(x) for x in getattr(table, name)] for name in (
+            "voltage", "voltage_applied", "current", "power", "T_probe", "E_probe", "rate",
+            "delta_per_pulse")},
+    )
+    model = CompactModel(kinetics, document_table, T0, branches, current, field)
+    fit = Fit(T0=T0, branches=branches, current=current, field=field,
+              residuals=_residuals(model, table))
+    document = CompactModelDocument(
+        format=FORMAT,
+        version=VERSION,
+        source=Source(
+            config_name=config.name,
+            config_hash=sweep_config_hash,
+            config=config_data(config),
+            sweep=sweep_path,
+            versions={str(k): str(v) for k, v in versions.items()},
+            parameters=dict(table.parameters),
+            overrides=overrides,
+            excluded_points=[ExcludedPoint(**point) for point in table.excluded],
+        ),
+        kinetics=kinetics,
+        table=document_table,
+        fit=fit,
+        figures_of_merit=model.figures_of_merit(kinetics.target_delta),
+    )
+    return CompactModel.from_document(document)
+
+
+def _residuals(model: CompactModel, table: RateTable) -> Residuals:
+    """Largest deviations of the compact model from the FEM table."""
+    voltage = table.voltage
+    positive = voltage >= 0
+    branches = model.branches
+    R_th = np.where(positive, branches.positive.R_th.value, branches.negative.R_th.value)
+    beta = np.where(positive, branches.positive.beta.value, branches.negative.beta.value)
+    thermal_law = model.T0 + R_th * table.power + beta * table.current
+    law_rate = model.rate(voltage)
+    both = (table.rate > 0) & (law_rate > 0)
+    dlog = np.abs(np.log10(law_rate[both]) - np.log10(table.rate[both]))
+    flowing = table.current != 0
+    current_error = np.abs(model.current(voltage[flowing]) / table.current[flowing] - 1.0)
+    return Residuals(
+        max_abs_dT=float(np.max(np.abs(model.temperature(voltage) - table.T_probe))),
+        max_abs_dT_thermal_law=float(np.max(np.abs(thermal_law - table.T_probe))),
+        max_relative_current=float(current_error.max()) if current_error.size else 0.0,
+        max_abs_dlog10_rate=float(dlog.max()) if dlog.size else 0.0,
+    )
+
+
+def _primary_index(tables: list[RateTable], config: Config) -> int:
+    """The parameter set whose values equal the config's own (else the first)."""
+    data = config_data(config)
+    for index, table in enumerate(tables):
+        try:
+            if all(get_path(data, key) == value for key, value in table.parameters.items()):
+                return index
+        except ConfigError:
+            continue
+    return 0
+
+
+def _summary(model: CompactModel) -> str:
+    doc = model.document
+    fit, merit = doc.fit, doc.figures_of_merit
+    label = ", ".join(f"{k}={v}" for k, v in doc.source.parameters.items())
+    pos, neg = fit.branches.positive, fit.branches.negative
+
+    def volts(value) -> str:
+        return "not reached" if value is None else f"{value:+.4f} V"
+
+    def ratio(value) -> str:
+        return "n/a" if value is None else f"{value:.3g}"
+
+    return (
+        f"fit{' [' + label + ']' if label else ''}: {len(doc.table.voltage)} points; "
+        f"T0 = {fit.T0.value:.2f} K, R_th = {pos.R_th.value:.4g} / {neg.R_th.value:.4g} K/W, "
+        f"beta = {pos.beta.value:.4g} / {neg.beta.value:.4g} K/A (+/-); "
+        f"max |dT| = {fit.residuals.max_abs_dT:.3g} K, "
+        f"max |dlog10 rate| = {fit.residuals.max_abs_dlog10_rate:.3g}\n"
+        f"  V_write = {volts(merit.V_write.positive)} / {volts(merit.V_write.negative)}, "
+        f"nonlinearity V/2 = {ratio(merit.nonlinearity_half_select.positive)} / "
+        f"{ratio(merit.nonlinearity_half_select.negative)}, "
+        f"T asymmetry = {ratio(merit.T_asymmetry.delta_T)} K"
+    )
+
+
+def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> list[Path]:
+    model_dir = root / "model"
+    primary = models[0]
+    files = [
+        write_document(model_dir / "compact_model.json", primary.document),
+        write_csv(model_dir / "compact_model.csv", models),
+        write_verilog_a(model_dir / "compact_model.va", primary),
+        write_aihwkit_device(model_dir / "aihwkit_device.py", primary, config.crossbar),
+        plot_compact_model(model_dir / "compact_model.png", primary),
+    ]
+    variants_dir = model_dir / "variants"
+    written = set()
+    for index, model in enumerate(models[1:], start=1):
+        path = write_document(variants_dir / f"compact_model_{index}.json", model.document)
+        written.add(path)
+        files.append(path)
+    if variants_dir.is_dir():
+        # Variants of an earlier fit of a different sweep would be mistaken for this one's.
+        for stale in variants_dir.glob("compact_model_*.json"):
+            if stale not in written:
+                stale.unlink()
+    return files

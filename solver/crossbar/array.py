@@ -1,0 +1,148 @@
+"""A crossbar array under a biasing scheme: every device gets the voltage its lines give it.
+
+Lines and voltages. A device sees V_row - V_col. In a pulse slot of polarity P (+1 or -1,
+the sign of the voltage the coincident devices must see) and V = V_write(P):
+
+    v_half   driven rows +P V/2, driven columns -P V/2, idle lines 0
+             -> coincidence P V, half-selected P V/2, unselected 0
+    v_third  driven rows P V, driven columns 0, idle rows P V/3, idle columns 2 P V/3
+             -> coincidence P V, half-selected P V/3, unselected -P V/3
+
+(in v_third the bias is applied during every slot in which any line of the phase fires).
+
+Signs. A row carries the sign s_i of its value, a column t_j. Device (i, j) must move with
+s_i t_j, and a line has one voltage at a time, so an update runs four phases, (s, t) =
+(+,+), (+,-), (-,+), (-,-), each of polarity P = s t in which only the rows of sign s and the
+columns of sign t fire (each line replays its train in the two phases of its sign). A device
+is therefore also half-selected, with the opposite polarity, in the phases of its row with
+the other column sign and of its column with the other row sign. (For a linear device these
+opposite half-selects cancel the coincidences exactly: dw proportional to v integrates
+V_row - V_col, which is separable and has no x_i d_j term at all.)
+
+Counting. Within one phase all pulses a device gets have one polarity per voltage class, and
+pulses of one polarity commute under soft bounds (solver.crossbar.device), so only their
+counts matter: coincidences n_full = sum_k r_ik c_jk (a matrix product over slots), and
+half-selects n_row + n_col - 2 n_full. The state after the phase is then exact for `v_half`
+without noise; with noise the sum over a device's pulses of the per-pulse log-noise is drawn
+as one Gaussian of the same mean and variance (to second order in the noise). For `v_third`
+the unselected pulses of opposite polarity are applied after the phase's selected ones, an
+ordering error of order kappa^2. No Python loop runs over devices or pulses.
+
+Arrays may carry leading batch dimensions (independent arrays updated at once).
+"""
+
+from __future__ import annotations
+
+from typing import Optional
+
+import numpy as np
+
+from solver.crossbar.device import DeviceModel
+from solver.crossbar.pulses import stochastic_trains
+
+SCHEMES = {"v_half": 0.5, "v_third": 1.0 / 3.0}  # |half-selected voltage| / V
+PHASES = ((1, 1), (1, -1), (-1, 1), (-1, -1))
+NOISE_FLOOR = 1e-13
+
+
+class CrossbarArray:
+    """Weights of shape (..., rows, cols) on devices of one technology."""
+
+    def __init__(self, device: DeviceModel, shape: tuple[int, ...], scheme: str,
+                 rng: np.random.Generator, initial: float = 0.0, half_select: bool = True):
+        if scheme not in SCHEMES:
+            raise ValueError(f"unknown scheme {scheme!r}")
+        self.device = device
+        self.scheme = scheme
+        self.rng = rng
+        self.half_select = half_select
+        self.weights = np.full(shape, float(initial))
+        prefactor = np.exp(device.device_spread * rng.standard_normal(shape))
+        fraction = SCHEMES[scheme]
+        # Per phase polarity: (log keep, noise coefficient) for the coincident pulse, the
+        # half-selected pulse (same polarity) and, in v_third, the unselected pulse (opposite).
+        self._factors = {}
+        for polarity in (1, -1):
+            v = device.write_voltage(polarity)
+            factors = {"full": device.pulse_factors(v, prefactor),
+                       "select": device.pulse_factors(fraction * v, prefactor)}
+            if scheme == "v_third":
+                factors["unselected"] = device.pulse_factors(-v / 3.0, prefactor)
+            self._factors[polarity] = factors
+
+    # -- pulses given as counts ---------------------------------------------------------------
+
+    def apply_phase(self, polarity: int, n_full, n_select, n_unselected=None) -> None:
+        """Apply one phase of polarity +1/-1: per device, n_full coincidences and n_select
+        half-selects (polarity `polarity`), and in v_third n_unselected pulses of the other
+        polarity. Counts broadcast against the weights."""
+        factors = self._factors[polarity]
+        groups = [(factors["full"], n_full)]
+        if self.half_select:
+            groups.append((factors["select"], n_select))
+        self._approach(polarity, groups)
+        if self.scheme == "v_third" and self.half_select and n_unselected is not None:
+            self._approach(-polarity, [(factors["unselected"], n_unselected)])
+
+    def _approach(self, polarity: int, groups: list) -> None:
+        """Multiply the distance to the bound approached by the pulses' factors."""
+        log_factor = 0.0
+        variance = 0.0
+        for (keep, noise_coefficient), count in groups:
+            log_factor = log_factor + count * keep
+            variance = variance + count * noise_coefficient
+        log_factor = np.broadcast_to(log_factor, self.weights.shape)
+        sigma = self.device.noise
+        if sigma > 0:
+            variance = np.broadcast_to(sigma * sigma * variance, self.weights.shape)
+            log_factor = log_factor - 0.5 * variance
+            # Drawing normals dominates the cost; a spread below NOISE_FLOOR changes w by less
+            # than that (relative), so such devices (e.g. half-selected ones of a strongly
+            # nonlinear device) get none.
+            noisy = variance > NOISE_FLOOR**2
+            count = int(np.count_nonzero(noisy))
+            if count == noisy.size:
+                log_factor = log_factor + np.sqrt(variance) * self.rng.standard_normal(noisy.shape)
+            elif count:
+                log_factor[noisy] += np.sqrt(variance[noisy]) * self.rng.standard_normal(count)
+        factor = np.exp(log_factor)
+        w_min, w_max = self.device.w_min, self.device.w_max
+        if polarity > 0:
+            self.weights = w_max - (w_max - self.weights) * factor
+        else:
+            self.weights = w_min + (self.weights - w_min) * factor
+
+    # -- pulses given as trains -------------------------------------------------------------
+
+    def apply_trains(self, row_trains: np.ndarray, col_trains: np.ndarray, row_signs: np.ndarray,
+                     col_signs: np.ndarray) -> None:
+        """Fire boolean trains (..., slots, rows) and (..., slots, cols); line signs +1/-1
+        (0: the line never fires) choose the phases, see the module docstring."""
+        rows = row_trains.astype(np.float64)
+        cols = col_trains.astype(np.float64)
+        coincidences = np.matmul(np.swapaxes(rows, -1, -2), cols)
+        n_row = rows.sum(axis=-2)
+        n_col = cols.sum(axis=-2)
+        for s, t in PHASES:
+            row_on = row_signs == s
+            col_on = col_signs == t
+            row_count = n_row * row_on
+            col_count = n_col * col_on
+            if not (row_count.any() or col_count.any()):
+                continue
+            n_full = coincidences * (row_on[..., :, None] & col_on[..., None, :])
+            touched = row_count[..., :, None] + col_count[..., None, :]
+            n_select = touched - 2.0 * n_full
+            n_unselected: Optional[np.ndarray] = None
+            if self.scheme == "v_third":
+                active = ((row_trains & row_on[..., None, :]).any(axis=-1)
+                          | (col_trains & col_on[..., None, :]).any(axis=-1)).sum(axis=-1)
+                n_unselected = active[..., None, None] - (touched - n_full)
+            self.apply_phase(s * t, n_full, n_select, n_unselected)
+
+    def update(self, row_values: np.ndarray, col_values: np.ndarray, learning_rate: float,
+               max_pulses: int) -> None:
+        """Fully parallel stochastic update towards W += lr * outer(row_values, col_values)."""
+        row_trains, col_trains = stochastic_trains(row_values, col_values, learning_rate,
+                                                   self.device.dw_min, max_pulses, self.rng)
+        self.apply_trains(row_trains, col_trains, np.sign(row_values), np.sign(col_values))

@@ -1,0 +1,24 @@
+"""`filatherm crossbar RESULTS_DIR`: crossbar experiments with the fitted compact model.
+
+RESULTS_DIR holds model/compact_model.json (or is the path of any compact_model.json);
+results go to RESULTS_DIR/crossbar/ (DIR/crossbar/ with --output DIR). `--set` may change the
+crossbar (and kinetics, training) keys of the config stored in the model.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", metavar="RESULTS_DIR",
+                        help="results directory with model/compact_model.json, or a compact_model.json")
+
+
+def run(args: argparse.Namespace) -> int:
+    from solver.cli import say
+    from solver.crossbar.experiments import run_experiments
+
+    run_experiments(args.results, args.output, args.set or (), getattr(args, "force", False),
+                    lambda text: say(text, args.quiet))
+    return 0

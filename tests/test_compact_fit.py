@@ -1,0 +1,209 @@
+"""Kinetics, rate tables and the compact-model fit (`filatherm fit`) on synthetic sweeps."""
+
+from __future__ import annotations
+
+import math
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+from conftest import DEFAULT_CONFIG, run_cli
+
+from solver.compact.kinetics import BOLTZMANN, ELEMENTARY_CHARGE, switching_rate
+from solver.compact.model import CompactModel
+from solver.compact.synthetic import LumpedDevice, write_synthetic_sweep
+from solver.compact.workflow import fit_results
+from solver.config import load_config
+from solver.config.schema import Kinetics
+from solver.errors import InputError
+
+VOLTAGES = np.linspace(-1.5, 1.5, 61)
+# Known lumped numbers, deliberately different per polarity.
+DEVICE = LumpedDevice(R_th_positive=1.25e7, R_th_negative=1.1e7, beta_positive=5.0e5,
+                      beta_negative=2.0e5, G0=6.0e-6)
+
+
+@pytest.fixture(scope="module")
+def config():
+    return load_config(DEFAULT_CONFIG)
+
+
+@pytest.fixture(scope="module")
+def fitted(tmp_path_factory, config):
+    """A synthetic sweep with two failed points, fitted once for the module."""
+    root = tmp_path_factory.mktemp("fit")
+    write_synthetic_sweep(root, config, VOLTAGES, DEVICE, failures={3: "no_convergence", 60: "runaway"})
+    outcome = fit_results(root, say=lambda text: None)
+    return root, outcome.models[0]
+
+
+# ---------------------------------------------------------------- kinetics
+
+
+def test_ion_hopping_rate_matches_the_mott_gurney_formula_by_hand():
+    kinetics = Kinetics()
+    T, E = 1000.0, 5.0e7
+    kT = 1.380649e-23 * T / 1.602176634e-19  # eV
+    expected = 2.0e13 * math.exp(-1.35 / kT) * 2 * math.sinh(2 * 0.25e-9 * E / (2 * kT))
+    assert switching_rate(kinetics, T, E) == pytest.approx(expected, rel=1e-12)
+    assert switching_rate(kinetics, T, -E) == pytest.approx(expected, rel=1e-12)  # |E|
+
+
+def test_arrhenius_rate_ignores_the_field():
+    kinetics = Kinetics(law="arrhenius")
+    rates = switching_rate(kinetics, np.array([800.0, 800.0]), np.array([0.0, 1e9]))
+    assert rates[0] == rates[1] == pytest.approx(2e13 * math.exp(-1.35 * ELEMENTARY_CHARGE / (BOLTZMANN * 800)))
+
+
+def test_jart_law_tends_to_ion_hopping_at_weak_field_and_loses_its_barrier_at_gamma_one():
+    jart, hopping = Kinetics(law="jart"), Kinetics(law="ion_hopping")
+    T, weak = 900.0, 1.0e6  # gamma = z a E / (pi Ea) ~ 1e-4
+    ratio = switching_rate(jart, T, weak) / switching_rate(hopping, T, weak)
+    assert ratio == pytest.approx(1.0, abs=1e-6)
+    gamma_one = math.pi * 1.35 / (2 * 0.25e-9)
+    kT = BOLTZMANN * T / ELEMENTARY_CHARGE
+    expected = 2e13 * (1.0 - math.exp(-1.35 * math.pi / kT))
+    assert switching_rate(jart, T, gamma_one) == pytest.approx(expected, rel=1e-12)
+    assert switching_rate(jart, T, 10 * gamma_one) == pytest.approx(expected, rel=1e-12)
+
+
+# ---------------------------------------------------------------- the fit
+
+
+def test_fit_recovers_known_thermal_resistance_and_peltier_term_within_0p1_percent(fitted):
+    _, model = fitted
+    fit = model.document.fit
+    assert fit.T0.value == pytest.approx(DEVICE.T0, rel=1e-3)
+    for branch, R_th, beta in ((fit.branches.positive, DEVICE.R_th_positive, DEVICE.beta_positive),
+                               (fit.branches.negative, DEVICE.R_th_negative, DEVICE.beta_negative)):
+        assert branch.R_th.value == pytest.approx(R_th, rel=1e-3)
+        assert branch.beta.value == pytest.approx(beta, rel=1e-3)
+        assert branch.R_th.error < 1e-3 * R_th
+
+
+def test_noisy_table_gives_fit_errors_that_cover_the_truth(tmp_path, config):
+    """1 K of measurement noise on T: the estimate lands within 4 sigma of the truth."""
+    write_synthetic_sweep(tmp_path, config, VOLTAGES, DEVICE)
+    with h5py.File(tmp_path / "sweep.h5", "r+") as h5:
+        T = h5["probes/active/T_mean"][...]
+        h5["probes/active/T_mean"][...] = T + np.random.default_rng(1).normal(0, 1.0, T.shape)
+    fit = fit_results(tmp_path, say=lambda text: None).models[0].document.fit
+    for branch, R_th in ((fit.branches.positive, DEVICE.R_th_positive),
+                         (fit.branches.negative, DEVICE.R_th_negative)):
+        assert branch.R_th.error > 0
+        assert abs(branch.R_th.value - R_th) < 4 * branch.R_th.error
+
+
+def test_compact_model_reproduces_the_fem_points_within_the_reported_residuals(fitted):
+    root, _ = fitted
+    model = CompactModel.load(root / "model" / "compact_model.json")
+    table, residuals = model.table, model.document.fit.residuals
+    voltage = np.array(table.voltage)
+    dT = np.abs(model.temperature(voltage) - np.array(table.T_probe))
+    assert dT.max() <= residuals.max_abs_dT * (1 + 1e-9)
+    assert 1.0 < residuals.max_abs_dT < 100.0  # the synthetic device is not exactly the law
+    rate = np.array(table.rate)
+    shown = rate > 0
+    dlog = np.abs(np.log10(model.rate(voltage[shown])) - np.log10(rate[shown]))
+    assert dlog.max() <= residuals.max_abs_dlog10_rate * (1 + 1e-9)
+    assert residuals.max_abs_dT_thermal_law < 1e-6  # the thermal law itself is exact here
+
+
+def test_interpolated_view_passes_through_the_fem_table(fitted):
+    _, model = fitted
+    table = model.table
+    voltage = np.array(table.voltage)
+    assert np.allclose(model.interpolated_temperature(voltage), table.T_probe, rtol=1e-12)
+    positive = np.array(table.delta_per_pulse) > 0
+    assert np.allclose(model.interpolated_delta_per_pulse(voltage[positive]),
+                       np.array(table.delta_per_pulse)[positive], rtol=1e-9)
+    assert model.interpolated_delta_per_pulse(0.0) == 0.0
+
+
+def test_figures_of_merit_follow_their_definitions(fitted):
+    _, model = fitted
+    merit = model.document.figures_of_merit
+    for polarity, sign in (("positive", 1), ("negative", -1)):
+        v_write = getattr(merit.V_write, polarity)
+        assert np.sign(v_write) == sign
+        assert model.interpolated_delta_per_pulse(v_write) == pytest.approx(1.0, rel=1e-9)
+        assert model.interpolated_delta_per_pulse(0.99 * v_write) < 1.0
+        half = model.interpolated_rate(v_write) / model.interpolated_rate(v_write / 2)
+        assert getattr(merit.nonlinearity_half_select, polarity) == pytest.approx(half, rel=1e-12)
+        assert getattr(merit.nonlinearity_third_select, polarity) > half > 1e6
+    asym = merit.T_asymmetry
+    assert asym.delta_T == pytest.approx(asym.T_positive - asym.T_negative)
+    assert asym.T_negative == pytest.approx(model.interpolated_temperature(-asym.voltage))
+
+
+def test_failed_points_are_left_out_and_listed(fitted):
+    _, model = fitted
+    excluded = model.document.source.excluded_points
+    assert [(p.point_id, p.status) for p in excluded] == [("p0003", "no_convergence"),
+                                                          ("p0060", "runaway")]
+    assert len(model.table.voltage) == 59
+    assert "p0003" not in model.table.point_id
+
+
+def test_fit_writes_every_export_and_refuses_to_overwrite_without_force(fitted):
+    root, _ = fitted
+    names = {p.name for p in (root / "model").iterdir()}
+    assert {"compact_model.json", "compact_model.csv", "compact_model.va", "aihwkit_device.py",
+            "compact_model.png"} <= names
+    with pytest.raises(InputError, match="use --force"):
+        fit_results(root, say=lambda text: None)
+
+
+def test_output_option_redirects_and_set_changes_the_kinetics(fitted, tmp_path):
+    root, model = fitted
+    result = run_cli("fit", str(root), "--output", str(tmp_path / "out"), "--quiet",
+                     "--set", "kinetics.activation_energy=1.2")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == ""
+    other = CompactModel.load(tmp_path / "out" / "model" / "compact_model.json")
+    assert other.kinetics.activation_energy == 1.2
+    assert other.document.source.overrides == ["kinetics.activation_energy=1.2"]
+    # A lower barrier switches at a lower voltage.
+    assert other.document.figures_of_merit.V_write.positive < model.document.figures_of_merit.V_write.positive
+
+
+# ---------------------------------------------------------------- bad input
+
+
+def _one_line_exit_2(result) -> str:
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.stderr
+    return lines[0]
+
+
+def test_branch_with_fewer_than_four_converged_points_is_bad_input(tmp_path, config):
+    failures = {i: "no_convergence" for i in range(27)}  # leaves 3 negative points
+    write_synthetic_sweep(tmp_path, config, VOLTAGES, DEVICE, failures=failures)
+    line = _one_line_exit_2(run_cli("fit", str(tmp_path)))
+    assert "only 3 converged points with negative voltage" in line
+
+
+def test_missing_kinetics_block_is_bad_input(tmp_path, config):
+    write_synthetic_sweep(tmp_path, config, VOLTAGES, DEVICE)
+    with h5py.File(tmp_path / "sweep.h5", "r+") as h5:
+        data = yaml.safe_load(h5.attrs["config"])
+        del data["kinetics"]
+        h5.attrs["config"] = yaml.safe_dump(data)
+    assert "no kinetics block" in _one_line_exit_2(run_cli("fit", str(tmp_path)))
+
+
+def test_sweep_store_of_another_version_is_bad_input(tmp_path, config):
+    write_synthetic_sweep(tmp_path, config, VOLTAGES, DEVICE)
+    with h5py.File(tmp_path / "sweep.h5", "r+") as h5:
+        h5.attrs["version"] = 2
+    assert "version 2" in _one_line_exit_2(run_cli("fit", str(tmp_path)))
+
+
+def test_missing_results_directory_and_setting_fem_keys_are_bad_input(tmp_path, fitted):
+    root, _ = fitted
+    assert "no such results directory" in _one_line_exit_2(run_cli("fit", str(tmp_path / "nope")))
+    line = _one_line_exit_2(run_cli("fit", str(root), "--force", "--output", str(tmp_path),
+                                    "--set", "geometry.radius=50"))
+    assert "re-run the sweep" in line
