@@ -207,3 +207,22 @@ def test_missing_results_directory_and_setting_fem_keys_are_bad_input(tmp_path, 
     line = _one_line_exit_2(run_cli("fit", str(root), "--force", "--output", str(tmp_path),
                                     "--set", "geometry.radius=50"))
     assert "re-run the sweep" in line
+
+
+def test_each_set_of_swept_parameters_gets_its_own_model(tmp_path, config):
+    key = "geometry.layers[1].filament.radius"
+    swept = config.model_copy(update={"sweep": config.sweep.model_copy(update={"parameters": {key: (3.0, 5.0)}})})
+    narrow = LumpedDevice(R_th_positive=2.0e7, R_th_negative=1.9e7, G0=3.0e-6)
+    write_synthetic_sweep(tmp_path, swept, VOLTAGES,
+                          parameter_sets=[({key: 3.0}, narrow), ({key: 5.0}, DEVICE)])
+    outcome = fit_results(tmp_path, say=lambda text: None)
+    primary, variant = outcome.models
+    assert primary.document.source.parameters == {key: 5.0}  # the config's own radius
+    assert primary.branches.positive.R_th.value == pytest.approx(DEVICE.R_th_positive, rel=1e-3)
+    stored = CompactModel.load(tmp_path / "model" / "variants" / "compact_model_1.json")
+    assert stored.document.source.parameters == {key: 3.0}
+    assert stored.branches.negative.R_th.value == pytest.approx(narrow.R_th_negative, rel=1e-3)
+    assert variant.document.to_data() == stored.document.to_data()
+    csv_text = (tmp_path / "model" / "compact_model.csv").read_text()
+    assert csv_text.startswith(f"parameters/{key},point_id,voltage")
+    assert len(csv_text.strip().splitlines()) == 1 + 2 * len(VOLTAGES)

@@ -190,3 +190,15 @@ def test_crossbar_command_writes_every_experiment(results, tmp_path):
     refused = run_cli("crossbar", str(results), "--output", str(tmp_path), "--force",
                       "--set", "kinetics.activation_energy=1.0")
     assert refused.returncode == 2 and "re-run the fit" in refused.stderr
+
+
+def test_model_that_never_reaches_the_write_target_is_fitted_but_cannot_drive_a_crossbar(results, tmp_path):
+    fitted = run_cli("fit", str(results), "--output", str(tmp_path), "--quiet",
+                     "--set", "kinetics.target_delta=1e9")  # above nu0 x pulse width
+    assert fitted.returncode == 0, fitted.stderr
+    merit = json.loads((tmp_path / "model" / "compact_model.json").read_text())["figures_of_merit"]
+    assert merit["V_write"] == {"positive": None, "negative": None}
+    assert merit["nonlinearity_half_select"]["positive"] is None
+    refused = run_cli("crossbar", str(tmp_path))
+    assert refused.returncode == 2
+    assert "no write voltage" in refused.stderr and refused.stderr.count("\n") == 1

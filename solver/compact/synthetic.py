@@ -74,33 +74,38 @@ class LumpedDevice:
 
 def write_synthetic_sweep(directory: str | Path, config: Config, voltages: Iterable[float],
                           device: LumpedDevice = LumpedDevice(),
-                          failures: dict[int, str] | None = None) -> Path:
+                          failures: dict[int, str] | None = None,
+                          parameter_sets: list[tuple[dict, LumpedDevice]] | None = None) -> Path:
     """Write DIRECTORY/sweep.h5 as a FEM sweep of `device` would; `failures` maps a point
-    index to the status it failed with (its QoIs are then NaN)."""
+    index to the status it failed with (its QoIs are then NaN). With `parameter_sets`, each
+    (swept parameter values, device) pair gets the whole voltage sweep instead."""
     if config.kinetics is None:
         raise ValueError("the config needs a kinetics block")
     failures = failures or {}
-    solved = device.solve(voltages)
-    T_col, E_col = probe_columns(config.kinetics)
-    probe = config.kinetics.probe
+    voltages = list(voltages)
+    T_stat, E_stat = (column.rsplit("/", 1)[1] for column in probe_columns(config.kinetics))
     writer = SweepWriter(directory, config_to_yaml(config), config_hash(config),
                          {"filatherm": "synthetic"}, min_rewrite_interval=1e9)
     writer.start(resume=False, force=True)
-    for i, v in enumerate(solved["voltage"]):
-        failed = failures.get(i)
-        value = (lambda x: float("nan")) if failed else float
-        T, E = value(solved["T_probe"][i]), value(solved["E_probe"][i])
-        record = {
-            "point_id": f"p{i:04d}", "status": failed or "ok", "reason": failed or "",
-            "voltage_applied": float(v), "voltage_device": float(v),
-            "current": value(solved["current"][i]), "power": value(solved["power"][i]),
-            "resistance": value(v / solved["current"][i]) if v else float("nan"),
-            "T_max": T, "T_max_r": 0.0, "T_max_z": 0.0, "heat_out": value(solved["power"][i]),
-            "energy_balance": 0.0, "converged": 0 if failed else 1, "newton_iterations": 3,
-            "dofs": 1000, "wall_time_s": 0.01,
-            "probes": {probe: {T_col.rsplit("/", 1)[1]: T, E_col.rsplit("/", 1)[1]: E}},
-        }
-        writer.append(flatten_record(record))
+    index = 0
+    for parameters, lumped in parameter_sets or [({}, device)]:
+        solved = lumped.solve(voltages)
+        for i, v in enumerate(solved["voltage"]):
+            failed = failures.get(index)
+            value = (lambda x: float("nan")) if failed else float
+            T, E = value(solved["T_probe"][i]), value(solved["E_probe"][i])
+            record = {
+                "point_id": f"p{index:04d}", "status": failed or "ok", "reason": failed or "",
+                "voltage_applied": float(v), "voltage_device": float(v),
+                "current": value(solved["current"][i]), "power": value(solved["power"][i]),
+                "resistance": value(v / solved["current"][i]) if v else float("nan"),
+                "T_max": T, "T_max_r": 0.0, "T_max_z": 0.0, "heat_out": value(solved["power"][i]),
+                "energy_balance": 0.0, "converged": 0 if failed else 1, "newton_iterations": 3,
+                "dofs": 1000, "wall_time_s": 0.01,
+                "probes": {config.kinetics.probe: {T_stat: T, E_stat: E}},
+            }
+            writer.append(flatten_record(record, parameters))
+            index += 1
     writer.close()
     return Path(directory) / "sweep.h5"
 

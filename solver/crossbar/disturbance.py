@@ -4,8 +4,10 @@ A checkerboard (w = +/-0.5) is programmed; then the device at (row, col) in the 
 array gets `crossbar.disturb_pulses` full write pulses of one polarity, its row and column
 driven, every other line idle. The devices on that row and column are half-selected by every
 pulse (V/2 in v_half, V/3 in v_third, where the rest of the array also sees -V/3). Recorded
-at log-spaced pulse counts: max and mean |w - w_0| of the half-selected devices (and, in
-v_third, of the unselected ones), as fractions of the full range w_max - w_min.
+at log-spaced pulse counts ("pulses"): "max_half_selected" and "mean_half_selected" |w - w_0|
+(and "max_unselected", "mean_unselected"), as fractions of the full range w_max - w_min;
+also "half_select_voltage" [V] and "half_select_step", the step of one half-select pulse in
+units of dw_min (1 / nonlinearity for the fitted device).
 
 Without noise the half-selected devices follow the closed form of n equal soft-bounds pulses,
 w_n = w_max - (w_max - w_0) (1 - kappa)^n going up (kappa = 2 dw(V/2) / span), which the
