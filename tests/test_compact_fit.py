@@ -226,3 +226,16 @@ def test_each_set_of_swept_parameters_gets_its_own_model(tmp_path, config):
     csv_text = (tmp_path / "model" / "compact_model.csv").read_text()
     assert csv_text.startswith(f"parameters/{key},point_id,voltage")
     assert len(csv_text.strip().splitlines()) == 1 + 2 * len(VOLTAGES)
+
+
+def test_a_pipeline_config_supplies_the_post_fem_sections_but_not_the_fem_problem(fitted, tmp_path, config):
+    root, _ = fitted
+    current = config.model_copy(update={
+        "kinetics": config.kinetics.model_copy(update={"activation_energy": 1.3}),
+        "training": config.training.model_copy(update={"epochs": 2})})
+    model = fit_results(root, tmp_path, say=lambda text: None, config=current).models[0]
+    assert model.kinetics.activation_energy == 1.3
+    assert model.document.source.config["training"]["epochs"] == 2
+    other = config.model_copy(update={"geometry": config.geometry.model_copy(update={"radius": 80.0})})
+    with pytest.raises(InputError, match="different 'geometry'"):
+        fit_results(root, tmp_path / "other", say=lambda text: None, config=other)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from solver.config import Config, validate_config
+from solver.config import Config, config_data, validate_config
 from solver.config.keypath import apply_overrides, parse_assignment, parse_path
 from solver.errors import InputError
 
@@ -21,8 +21,13 @@ CROSSBAR_SECTIONS = ("crossbar", "training")
 
 
 def stored_config(data: dict, overrides: Iterable[str], where: str,
-                  sections: tuple[str, ...] = FIT_SECTIONS) -> Config:
-    """Validate stored config data after applying `--set` overrides of `sections` only."""
+                  sections: tuple[str, ...] = FIT_SECTIONS, current: Config | None = None) -> Config:
+    """Validate stored config data after applying `--set` overrides of `sections` only.
+
+    `current` (the config a pipeline runs) replaces the stored `sections`; the rest of it
+    must be what the results were computed with."""
+    if current is not None:
+        data = _with_sections(data, current, sections, where)
     overrides = list(overrides)
     for text in overrides:
         path, _ = parse_assignment(text)
@@ -36,3 +41,13 @@ def stored_config(data: dict, overrides: Iterable[str], where: str,
     if not isinstance(data, dict):
         raise InputError(f"{where}: stored config is not a mapping")
     return validate_config(apply_overrides(data, overrides), where)
+
+
+def _with_sections(data: dict, current: Config, sections: tuple[str, ...], where: str) -> dict:
+    stored = config_data(validate_config(data, where))
+    wanted = config_data(current)
+    for key in sorted(set(stored) | set(wanted)):
+        if key not in sections and stored.get(key) != wanted.get(key):
+            raise InputError(f"{where}: the results were computed with a different {key!r} "
+                             "than this config's (re-run the upstream stages)")
+    return {**stored, **{key: wanted[key] for key in sections if key in wanted}}

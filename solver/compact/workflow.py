@@ -52,9 +52,11 @@ class FitOutcome:
 
 def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
                 overrides: Iterable[str] = (), force: bool = False,
-                say: Callable[[str], None] = print) -> FitOutcome:
+                say: Callable[[str], None] = print, config: Config | None = None) -> FitOutcome:
     """Fit RESULTS_DIR/sweep.h5 and write the model directory (under `output_dir` if given);
-    an existing compact_model.json is replaced only with `force`."""
+    an existing compact_model.json is replaced only with `force`. A `config` (the one a
+    pipeline runs) supplies the kinetics, crossbar and training sections instead of the
+    sweep's stored config."""
     results_dir = Path(results_dir)
     if not results_dir.is_dir():
         raise InputError(f"{results_dir}: no such results directory")
@@ -65,7 +67,7 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
     sweep = read_sweep(sweep_path)
     overrides = list(overrides)
     config = stored_config(parse_yaml(sweep.config_yaml, f"{sweep_path}: config"), overrides,
-                           f"{sweep_path}: config")
+                           f"{sweep_path}: config", current=config)
     if config.kinetics is None:
         raise InputError(f"{sweep_path}: the config has no kinetics block "
                          "(add one, or pass --set kinetics.law=ion_hopping)")

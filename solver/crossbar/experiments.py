@@ -28,6 +28,7 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from solver.config import Config
 from solver.config.schema import Crossbar
 from solver.crossbar.array import SCHEMES
 from solver.crossbar.device import POLARITIES, DeviceModel, fitted_device, linear_device
@@ -74,9 +75,11 @@ def header(kind: str, inputs: Inputs) -> dict:
 
 def run_experiments(results: str | Path, output: Optional[str | Path] = None,
                     overrides: Iterable[str] = (), force: bool = False,
-                    say: Callable[[str], None] = print) -> list[Path]:
-    """Run disturbance, mapping and fidelity; write RESULTS_DIR/crossbar/ (or under output)."""
-    inputs = load_inputs(results, output, overrides)
+                    say: Callable[[str], None] = print,
+                    config: Optional[Config] = None) -> list[Path]:
+    """Run disturbance, mapping and fidelity; write RESULTS_DIR/crossbar/ (or under output).
+    A `config` (the one a pipeline runs) supplies the crossbar and training sections."""
+    inputs = load_inputs(results, output, overrides, config)
     out = inputs.root / "crossbar"
     if (out / "summary.json").exists() and not force:
         raise InputError(f"{out / 'summary.json'}: exists; use --force to overwrite it")

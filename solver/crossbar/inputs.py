@@ -26,8 +26,10 @@ class Inputs:
     root: Path  # where results are written
 
 
-def load_inputs(results: str | Path, output: Optional[str | Path], overrides: Iterable[str]) -> Inputs:
-    """The compact model named by RESULTS_DIR, its config with overrides, and the output root."""
+def load_inputs(results: str | Path, output: Optional[str | Path], overrides: Iterable[str],
+                current: Optional[Config] = None) -> Inputs:
+    """The compact model named by RESULTS_DIR, its config with overrides, and the output root;
+    `current` (a pipeline's config) supplies the crossbar and training sections."""
     results = Path(results)
     if results.is_dir():
         model_path = results / "model" / "compact_model.json"
@@ -41,5 +43,5 @@ def load_inputs(results: str | Path, output: Optional[str | Path], overrides: It
         raise InputError(f"{model_path}: no compact model (run `filatherm fit {results}` first)")
     model = CompactModel.load(model_path)
     config = stored_config(model.document.source.config, overrides, f"{model_path}: source.config",
-                           CROSSBAR_SECTIONS)
+                           CROSSBAR_SECTIONS, current)
     return Inputs(model, model_path, config, Path(output) if output else default_root)

@@ -16,6 +16,7 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 
+from solver.config import Config
 from solver.crossbar.experiments import describe, devices_of, header
 from solver.crossbar.inputs import load_inputs
 from solver.crossbar.plots import plot_training
@@ -26,9 +27,11 @@ from solver.io import write_json_atomic
 
 def run_training(results: str | Path, output: Optional[str | Path] = None,
                  overrides: Iterable[str] = (), force: bool = False,
-                 say: Callable[[str], None] = print) -> list[Path]:
-    """Train on every device and write RESULTS_DIR/train/ (or under output)."""
-    inputs = load_inputs(results, output, overrides)
+                 say: Callable[[str], None] = print,
+                 config: Optional[Config] = None) -> list[Path]:
+    """Train on every device and write RESULTS_DIR/train/ (or under output). A `config`
+    (the one a pipeline runs) supplies the crossbar and training sections."""
+    inputs = load_inputs(results, output, overrides, config)
     out = inputs.root / "train"
     if (out / "training.json").exists() and not force:
         raise InputError(f"{out / 'training.json'}: exists; use --force to overwrite it")
