@@ -37,8 +37,7 @@ def say(message: str, quiet: bool = False) -> None:
 
 
 def _error(message: str) -> None:
-    if is_root_rank():
-        print(f"filatherm: error: {message}", file=sys.stderr, flush=True)
+    print(f"filatherm: error: {message}", file=sys.stderr, flush=True)
 
 
 def load_config_from_args(args: argparse.Namespace):
@@ -48,11 +47,25 @@ def load_config_from_args(args: argparse.Namespace):
     return load_config(args.config, args.set or ())
 
 
+def results_dir(args: argparse.Namespace, config) -> "Path":
+    """Where a verb writes: --output DIR, else results/<name>/ (the name cannot escape it)."""
+    from pathlib import Path
+
+    return Path(args.output) if args.output else Path("results") / config.name
+
+
+def refuse_overwrite(path, force: bool) -> None:
+    """Existing results are never overwritten without --force."""
+    if path.exists() and not force:
+        raise InputError(f"{path}: exists; use --force to overwrite it")
+
+
 # Verbs in the order `filatherm --help` lists them. Each module exposes
 # `add_arguments(parser)` and `run(args) -> int`; it imports heavy modules (DOLFINx, PETSc)
 # inside `run` so that parsing arguments stays fast.
 VERBS: dict[str, tuple[str, str]] = {
     "mesh": ("solver.geometry.command", "build the Gmsh mesh of the cell -> meshes/<name>.msh/.xdmf"),
+    "solve": ("solver.fem.command", "solve one operating point (steady or a pulse) -> solve/qoi.json"),
     "config": ("solver.config.command", "print the fully resolved config as YAML"),
     "fit": ("solver.compact.command", "fit the compact model to RESULTS_DIR/sweep.h5"),
     "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),
@@ -95,17 +108,46 @@ def main(argv: Optional[list[str]] = None) -> int:
             parser.print_help()
             return 2
         return int(args.func(args) or 0)
-    except InputError as err:
-        _error(str(err))
-        return err.exit_code
-    except FilathermError as err:
-        _error(str(err))
-        return err.exit_code
     except KeyboardInterrupt:
-        _error("interrupted")
-        return 130
+        return _fail("interrupted", 130)
+    except FilathermError as err:  # InputError included: its exit code is 2
+        return _fail(str(err), err.exit_code)
     except Exception as err:  # noqa: BLE001 (the last line of defence: one line, exit 1)
         if os.environ.get("FILATHERM_DEBUG"):
             raise
-        _error(f"internal error: {type(err).__name__}: {err} (FILATHERM_DEBUG=1 shows the traceback)")
-        return 1
+        return _fail(f"internal error: {type(err).__name__}: {err} "
+                     "(FILATHERM_DEBUG=1 shows the traceback)", 1)
+
+
+def _fail(message: str, code: int) -> int:
+    """Report an error and return its exit code, without leaving MPI ranks hanging.
+
+    Under mpirun, an error that every rank raised (a bad config) is printed once and the job
+    exits normally. An error on some ranks only would leave the others blocked in a collective
+    call forever: if the other ranks do not arrive within a few seconds, this rank prints its
+    error and aborts the whole job.
+    """
+    world = _mpi_world()
+    if world is None or world.size == 1:
+        _error(message)
+        return code
+    import time
+
+    request = world.Ibarrier()
+    deadline = time.monotonic() + 5.0
+    while not request.Test():
+        if time.monotonic() > deadline:
+            print(f"filatherm: error (rank {world.rank}): {message}", file=sys.stderr, flush=True)
+            world.Abort(code)
+        time.sleep(0.01)
+    if world.rank == 0:
+        print(f"filatherm: error: {message}", file=sys.stderr, flush=True)
+    return code
+
+
+def _mpi_world():
+    """COMM_WORLD if this process already runs MPI, else None (never initialise it here)."""
+    module = sys.modules.get("mpi4py.MPI")
+    if module is None or not module.Is_initialized() or module.Is_finalized():
+        return None
+    return module.COMM_WORLD

@@ -245,3 +245,11 @@ def test_cli_version_names_the_stack():
     assert result.returncode == 0
     for name in ("filatherm", "dolfinx", "petsc", "gmsh", "python"):
         assert name in result.stdout
+
+
+def test_law_parameters_without_law_adjust_the_library_law(default_raw):
+    default_raw["materials"] = {"TaOx": {"electrical_conductivity": {"value": 123.0}}}
+    sigma = validate_config(default_raw).materials["TaOx"].electrical_conductivity
+    library = library_materials()["TaOx"]["electrical_conductivity"]
+    assert isinstance(sigma, ArrheniusLaw) and sigma.value == 123.0
+    assert sigma.activation_energy == library["activation_energy"]

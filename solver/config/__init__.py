@@ -46,10 +46,19 @@ def _merge_library(data: dict) -> dict:
     merged = {name: dict(props) for name, props in library_materials().items()}
     for name, props in user.items():
         if isinstance(props, dict) and isinstance(merged.get(name), dict):
-            merged[name] = {**merged[name], **props}
+            merged[name] = {**merged[name], **{key: _merge_law(merged[name].get(key), value)
+                                               for key, value in props.items()}}
         else:
             merged[name] = props
     return {**data, "materials": merged}
+
+
+def _merge_law(library_law: Any, user_law: Any) -> Any:
+    """A user law that names `law:` replaces the library's; one that only gives parameters
+    (`--set materials.TaOx.electrical_conductivity.value=1e3`) adjusts the library's law."""
+    if isinstance(user_law, dict) and "law" not in user_law and isinstance(library_law, dict):
+        return {**library_law, **user_law}
+    return user_law
 
 
 def _to_tuples(value: Any) -> Any:

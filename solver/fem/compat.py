@@ -93,6 +93,21 @@ def lagrange_space(mesh, degree: int, components: int = 1):
     return dolfinx.fem.FunctionSpace(mesh, element)
 
 
+def collapse(subspace):
+    """(collapsed space, its dofs in the parent) with the dofs as a flat int32 array
+    (0.5: list of int; 0.9: list of np.int64; 0.11: a list holding one array)."""
+    space, dofs = subspace.collapse()
+    return space, np.asarray(dofs, dtype=np.int32).reshape(-1)
+
+
+def cell_dofs(space) -> np.ndarray:
+    """(local cells, dofs per cell) array of a space's dofmap (0.5: AdjacencyList)."""
+    dofmap = space.dofmap.list
+    if hasattr(dofmap, "array") and hasattr(dofmap, "offsets"):
+        return dofmap.array.reshape(-1, dofmap.offsets[1] - dofmap.offsets[0])
+    return np.asarray(dofmap)
+
+
 def dg0_space(mesh):
     """Piecewise constants (one value per cell)."""
     if HAS_BASIX_UFL:
@@ -124,25 +139,74 @@ def interpolation_points(space):
 
 # ---------------------------------------------------------------- assembly
 
+from petsc4py import PETSc  # noqa: E402 (grouped with the assembly helpers that need it)
+
 
 def create_form(expression):
     return dolfinx.fem.form(expression)
 
 
-def apply_lifting(vector, forms, bcs, x0, scale: float) -> None:
-    """b -= scale * A (g - x0) for the Dirichlet rows ('scale' became 'alpha' in 0.9)."""
-    try:
-        dolfinx.fem.petsc.apply_lifting(vector, forms, bcs=bcs, x0=x0, alpha=scale)
-    except TypeError:
-        dolfinx.fem.petsc.apply_lifting(vector, forms, bcs=bcs, x0=x0, scale=scale)
+def create_vector(form):
+    return dolfinx.fem.petsc.create_vector(form)
+
+
+def create_matrix(form):
+    return dolfinx.fem.petsc.create_matrix(form)
 
 
 def set_bc(vector, bcs, x0=None, scale: float = 1.0) -> None:
-    """b[bc rows] = scale * (g - x0) ('scale' became 'alpha' in 0.9; 0.10 wants bcs0)."""
+    """b[bc rows] = scale * (g - x0) (keyword 'scale' in 0.5-0.8, 'alpha' from 0.9)."""
     try:
         dolfinx.fem.petsc.set_bc(vector, bcs, x0, alpha=scale)
     except TypeError:
         dolfinx.fem.petsc.set_bc(vector, bcs, x0, scale)
+
+
+def assemble_vector_into(vector, form) -> None:
+    """Zero, assemble and sum ghost contributions into their owners."""
+    with vector.localForm() as local:
+        local.set(0.0)
+    dolfinx.fem.petsc.assemble_vector(vector, form)
+    vector.ghostUpdate(addv=PETSc.InsertMode.ADD, mode=PETSc.ScatterMode.REVERSE)
+
+
+def assemble_residual(vector, form, bcs, u) -> None:
+    """Nonlinear residual with Dirichlet rows x - g (the iterate always satisfies the bcs,
+    so no lifting is needed)."""
+    assemble_vector_into(vector, form)
+    set_bc(vector, bcs, petsc_vector(u), -1.0)
+
+
+def assemble_matrix_into(matrix, form, bcs) -> None:
+    """Add a bilinear form into a matrix that has DOLFINx's local-to-global map (rows and
+    columns of bc dofs zeroed, 1 on their diagonal); the caller finalises the matrix."""
+    dolfinx.fem.petsc.assemble_matrix(matrix, form, bcs=bcs, diagonal=1.0)
+
+
+def assemble_scalar(form, comm) -> float:
+    from mpi4py import MPI
+
+    return comm.allreduce(dolfinx.fem.assemble_scalar(form), op=MPI.SUM)
+
+
+def dirichletbc(value_function, dofs, space):
+    """A Dirichlet condition on (a sub-space of) a mixed space from a Function's values."""
+    return dolfinx.fem.dirichletbc(value_function, dofs, space)
+
+
+def interpolate_expression(function, expression, cells=None) -> None:
+    """function <- interpolation of a UFL expression at its element's points (on `cells`)."""
+    compiled = dolfinx.fem.Expression(expression, interpolation_points(function.function_space))
+    if cells is None:
+        function.interpolate(compiled)
+    else:
+        function.interpolate(compiled, cells)
+
+
+def geometry_degree(mesh) -> int:
+    """Polynomial degree of the mesh's coordinate element (1 or 2)."""
+    cmap = mesh.geometry.cmaps[0] if hasattr(mesh.geometry, "cmaps") else mesh.geometry.cmap
+    return int(cmap.degree)
 
 
 def locate_dofs_topological(spaces, dim: int, entities):

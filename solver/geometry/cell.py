@@ -94,7 +94,10 @@ def build_cell_model(config: Config, gmsh) -> CellModel:
             pieces.append((f"probe:{name}", occ.addRectangle(
                 probe.r_min, z0 + probe.z_min, 0, probe.r_max - probe.r_min, probe.z_max - probe.z_min)))
         step = "fragmenting the stack"
-        _, fragment_map = occ.fragment([(2, tag) for _, tag in pieces], [])
+        if len(pieces) > 1:  # OCC refuses to fragment a single shape
+            _, fragment_map = occ.fragment([(2, tag) for _, tag in pieces], [])
+        else:
+            fragment_map = [[(2, pieces[0][1])]]
         occ.synchronize()
     except Exception as err:  # gmsh raises plain Exception with its own message
         raise InputError(f"gmsh failed while building {step}: {err}") from None

@@ -1,0 +1,148 @@
+"""Continuation in the drive (terminal voltage, or current) with step cutting.
+
+A solve at a new drive starts from a predictor built from the converged states behind it
+(secant extrapolation of every unknown), and a failed Newton solve halves the step, down to
+`min_step`, before giving up. When it gives up, the history tells why: a temperature whose
+slope in the drive blows up as the step shrinks is thermal runaway (the steady state ceases to
+exist), reported as `runaway` with the last converged drive; otherwise `diverged` (non-finite
+or unphysical iterates) or `no_convergence`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Optional
+
+from solver.fem.problem import ElectroThermalProblem, State
+
+RUNAWAY_SLOPE_RATIO = 4.0  # local dT/dV over the branch's mean slope that marks a fold
+
+
+@dataclass
+class Converged:
+    drive: float
+    state: Optional[State]  # kept for the last two entries only (the predictor's)
+    T_max: float
+    iterations: int
+
+
+@dataclass
+class StepResult:
+    status: str  # ok | runaway | diverged | no_convergence
+    drive: float
+    iterations: int  # Newton iterations of the final solve at the target (or the last attempt)
+    total_iterations: int
+    solves: int
+    last_converged: float
+    reason: str = ""
+
+    @property
+    def converged(self) -> bool:
+        return self.status == "ok"
+
+
+@dataclass
+class Continuation:
+    problem: ElectroThermalProblem
+    max_step: float
+    min_step: float
+    history: list[Converged] = field(default_factory=list)
+
+    def start(self) -> StepResult:
+        """Solve at zero drive from the initial state (no current: heat conduction only)."""
+        self.problem.reset()
+        self.history = []
+        result = self.problem.solve(0.0)
+        if not result.converged:
+            return StepResult("no_convergence", 0.0, result.iterations, result.iterations, 1,
+                              math.nan, f"zero-drive solve failed: {result.reason}")
+        self._accept(0.0, result.iterations)
+        return StepResult("ok", 0.0, result.iterations, result.iterations, 1, 0.0)
+
+    def _accept(self, drive: float, iterations: int) -> None:
+        self.history.append(Converged(drive, self.problem.state(), self.problem.T_max(), iterations))
+        if len(self.history) > 2:
+            self.history[-3].state = None
+
+    def restart_from(self, converged: list[Converged]) -> None:
+        """Continue a branch from states solved earlier (e.g. a sweep's previous points)."""
+        self.history = list(converged)
+        self.problem.restore(self.history[-1].state)
+
+    def advance(self, target: float) -> StepResult:
+        """Continue from the last converged state to the drive `target`."""
+        if not self.history:
+            started = self.start()
+            if not started.converged:
+                return started
+        total, solves, saw_nan = 0, 0, False
+        last = self.history[-1]
+        if target == last.drive:
+            return StepResult("ok", target, 0, 0, 0, target)
+        if len(self.history) == 1 and last.drive == 0.0:
+            # From rest the potential has no shape yet: a tiny drive gives it (linear response),
+            # and the secant predictor then scales it to the real step.
+            tiny = math.copysign(1e-6 * min(self.max_step, abs(target)), target)
+            bootstrap = self.problem.solve(tiny)
+            total, solves = total + bootstrap.iterations, solves + 1
+            if not bootstrap.converged:
+                self.problem.restore(last.state)
+                return StepResult("no_convergence", target, bootstrap.iterations, total, solves, 0.0,
+                                  f"linear-response solve failed: {bootstrap.reason}")
+            self._accept(tiny, bootstrap.iterations)
+        step = min(self.max_step, abs(target - self.history[-1].drive))
+        while True:
+            start = self.history[-1].drive
+            direction = math.copysign(1.0, target - start)
+            trial = target if abs(target - start) <= step * (1 + 1e-12) else start + direction * step
+            self._predict(trial)
+            result = self.problem.solve(trial)
+            total, solves = total + result.iterations, solves + 1
+            if result.converged:
+                self._accept(trial, result.iterations)
+                if trial == target:
+                    return StepResult("ok", target, result.iterations, total, solves, target)
+                if result.iterations <= 4:
+                    step = min(2 * step, self.max_step)
+                continue
+            saw_nan = saw_nan or "NAN" in result.reason or "nonphysical" in result.reason
+            self.problem.restore(self.history[-1].state)
+            step /= 2
+            if step < self.min_step:
+                status = self._classify(saw_nan)
+                last_drive = self.history[-1].drive
+                reason = {
+                    "runaway": f"thermal runaway: no steady state beyond {last_drive:.6g} "
+                               f"(T_max {self.history[-1].T_max:.4g} K and rising steeply)",
+                    "diverged": f"Newton iterates became non-finite or unphysical beyond {last_drive:.6g}",
+                    "no_convergence": f"Newton failed beyond {last_drive:.6g} ({result.reason})",
+                }[status]
+                return StepResult(status, target, result.iterations, total, solves, last_drive, reason)
+
+    def _predict(self, drive: float) -> None:
+        """Secant extrapolation of the last two converged states to `drive`."""
+        last = self.history[-1]
+        if len(self.history) < 2:
+            self.problem.restore(last.state)
+            return
+        prev = self.history[-2]
+        t = (drive - last.drive) / (last.drive - prev.drive)
+        values = last.state.values + t * (last.state.values - prev.state.values)
+        U = last.state.U + t * (last.state.U - prev.state.U)
+        self.problem.restore(State(values, U))
+        # an extrapolated temperature must stay physical (the laws divide by T)
+        self.problem.clamp_temperature(0.5 * self.problem.T_min_of(last.state))
+
+    def _classify(self, saw_nan: bool) -> str:
+        """Runaway when T_max rises much faster at the end of the branch than on average."""
+        h = self.history
+        if len(h) >= 3:
+            first, prev, last = h[0], h[-2], h[-1]
+            rise = last.T_max - first.T_max
+            mean_slope = rise / abs(last.drive - first.drive) if last.drive != first.drive else 0.0
+            local_slope = (last.T_max - prev.T_max) / abs(last.drive - prev.drive)
+            if rise > 0 and local_slope > RUNAWAY_SLOPE_RATIO * mean_slope:
+                return "runaway"
+        return "diverged" if saw_nan else "no_convergence"
+
