@@ -16,8 +16,8 @@ s_i t_j, and a line has one voltage at a time, so an update runs four phases, (s
 columns of sign t fire (each line replays its train in the two phases of its sign). A device
 is therefore also half-selected, with the opposite polarity, in the phases of its row with
 the other column sign and of its column with the other row sign. (For a linear device these
-opposite half-selects cancel the coincidences exactly: dw proportional to v integrates
-V_row - V_col, which is separable and has no x_i d_j term at all.)
+opposite half-selects cancel the coincidences, up to soft-bound terms of second order: dw
+proportional to v integrates V_row - V_col, which is separable and has no x_i d_j term.)
 
 Counting. Within one phase all pulses a device gets have one polarity per voltage class, and
 pulses of one polarity commute under soft bounds (solver.crossbar.device), so only their
@@ -46,7 +46,9 @@ NOISE_FLOOR = 1e-13
 
 
 class CrossbarArray:
-    """Weights of shape (..., rows, cols) on devices of one technology."""
+    """Weights of shape (..., rows, cols) on devices of one technology; `half_select=False`
+    gives the same devices without any response to half- and unselected pulses (a reference
+    that isolates what disturbance costs)."""
 
     def __init__(self, device: DeviceModel, shape: tuple[int, ...], scheme: str,
                  rng: np.random.Generator, initial: float = 0.0, half_select: bool = True):
