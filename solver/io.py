@@ -6,6 +6,7 @@ A reader never sees a half-written file, and a crash leaves the previous version
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from contextlib import contextmanager
@@ -61,5 +62,16 @@ def write_text_atomic(target: str | Path, text: str) -> Path:
     return Path(target)
 
 
+def json_safe(data: Any) -> Any:
+    """NaN and infinities become null: JSON has no such numbers."""
+    if isinstance(data, float):
+        return data if math.isfinite(data) else None
+    if isinstance(data, dict):
+        return {key: json_safe(value) for key, value in data.items()}
+    if isinstance(data, (list, tuple)):
+        return [json_safe(value) for value in data]
+    return data
+
+
 def write_json_atomic(target: str | Path, data: Any) -> Path:
-    return write_text_atomic(target, json.dumps(data, indent=2, allow_nan=False) + "\n")
+    return write_text_atomic(target, json.dumps(json_safe(data), indent=2, allow_nan=False) + "\n")

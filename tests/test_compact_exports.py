@@ -11,7 +11,6 @@ import types
 import jsonschema
 import numpy as np
 import pytest
-import verilogae
 from conftest import DEFAULT_CONFIG, run_cli
 
 from solver.compact.document import SCHEMA_PATH, json_schema, read_document
@@ -40,9 +39,21 @@ def model(model_dir):
 # ---------------------------------------------------------------- JSON document
 
 
+def _without_defaults(schema):
+    """Drop `additionalProperties: true` (the JSON Schema default), which pydantic 2.14 writes
+    for free-form mappings and 2.10 (Debian 13) leaves out."""
+    if isinstance(schema, dict):
+        return {k: _without_defaults(v) for k, v in schema.items()
+                if not (k == "additionalProperties" and v is True)}
+    if isinstance(schema, list):
+        return [_without_defaults(v) for v in schema]
+    return schema
+
+
 def test_shipped_schema_is_the_one_the_models_generate():
     shipped = json.loads(SCHEMA_PATH.read_text())
-    assert shipped == json_schema(), "regenerate it: python -m solver.compact.document"
+    assert _without_defaults(shipped) == _without_defaults(json_schema()), \
+        "regenerate it: python -m solver.compact.document"
 
 
 def test_compact_model_json_validates_against_the_schema_and_round_trips(model_dir):
@@ -101,6 +112,9 @@ def test_tampered_document_exits_2_with_one_line(tmp_path, model_dir):
 
 
 def test_verilog_a_compiles_and_equals_the_python_model_at_five_voltages(model_dir, model):
+    # `make setup` installs verilogae (PyPI); the DOLFINx compatibility chroots have no PyPI,
+    # so there this one check is reported as skipped, never as passed.
+    verilogae = pytest.importorskip("verilogae", reason="verilogae (PyPI) is not installed")
     va = verilogae.load(str(model_dir / "compact_model.va"))
     voltages = np.array([-1.4, -0.6, 0.05, 0.9, 1.45])
     expected = {

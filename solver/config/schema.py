@@ -387,11 +387,13 @@ class Pulse(Model):
 
 class TimeStepping(Model):
     scheme: Literal["bdf2", "backward_euler"] = "bdf2"
+    adaptive: bool = Field(default=True, description="local-error control; false: fixed dt_initial")
     tolerance: Positive = Field(default=1e-3, description="local error per step, relative to the T rise")
-    dt_initial: Positive = Field(default=1e-12, description="[s]")
-    dt_min: Positive = Field(default=1e-15, description="[s]")
-    dt_max: Positive = Field(default=5e-9, description="[s]")
-    snapshots: tuple[NonNegative, ...] = Field(default=(), description="field output times [s]")
+    dt_initial: Positive = Field(default=1e-12, description="first step (the fixed step if not adaptive) [s]")
+    dt_min: Positive = Field(default=1e-16, description="smallest step before giving up [s]")
+    dt_max: Optional[Positive] = Field(default=None, description="largest step [s]; default: pulse width / 10")
+    snapshots: Optional[tuple[NonNegative, ...]] = Field(
+        default=None, description="field output times [s]; default: end of each plateau and the end")
 
 
 class Analysis(Model):

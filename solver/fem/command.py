@@ -78,6 +78,12 @@ def solve_steady(config, comm, drive: float, out, quiet: bool = False) -> dict:
 def summary_line(record: dict) -> str:
     if not record["converged"]:
         return f"status {record['status']}: {record['reason']}"
+    if "peaks" in record:
+        peaks = record["peaks"]
+        return (f"peak T_max {peaks['T_max']:.1f} K at {peaks['T_max_time']:.3g} s, peak current "
+                f"{peaks['current']:.4g} A, 90% rise time {record['thermal_time_constant']:.3g} s, "
+                f"{record['steps']} steps ({record['rejected_steps']} rejected), "
+                f"{record['wall_time_s']:.1f} s")
     return (f"V_device {record['voltage_device']:.4g} V  I {record['current']:.4g} A  "
             f"T_max {record['T_max']:.1f} K  energy balance {record['energy_balance']:.1e}  "
             f"{record['newton_iterations']} Newton iterations  {record['wall_time_s']:.2f} s")

@@ -50,7 +50,8 @@ def cell_vertex_coordinates(mesh) -> np.ndarray:
     """(local cells, vertices per cell, 3) coordinates of each local cell's corners."""
     tdim = mesh.topology.dim
     num_cells = mesh.topology.index_map(tdim).size_local
-    dofmap = mesh.geometry.dofmap
+    geometry = mesh.geometry
+    dofmap = geometry.dofmaps[0] if hasattr(geometry, "dofmaps") else geometry.dofmap  # 0.11: per cell type
     if hasattr(dofmap, "array") and hasattr(dofmap, "offsets"):  # 0.5-0.6: AdjacencyList
         nodes = dofmap.array.reshape(-1, dofmap.offsets[1] - dofmap.offsets[0])
     else:  # 0.7+: a 2D numpy array
@@ -84,8 +85,7 @@ def lagrange_space(mesh, degree: int, components: int = 1):
     if HAS_BASIX_UFL:
         import basix.ufl
 
-        cell = mesh.basix_cell() if hasattr(mesh, "basix_cell") else mesh.topology.cell_name()
-        scalar = basix.ufl.element("Lagrange", cell, degree)
+        scalar = basix.ufl.element("Lagrange", mesh.topology.cell_name(), degree)
         element = scalar if components == 1 else basix.ufl.mixed_element([scalar] * components)
         return dolfinx.fem.functionspace(mesh, element)
     scalar = ufl.FiniteElement("Lagrange", mesh.ufl_cell(), degree)
@@ -111,10 +111,7 @@ def cell_dofs(space) -> np.ndarray:
 def dg0_space(mesh):
     """Piecewise constants (one value per cell)."""
     if HAS_BASIX_UFL:
-        import basix.ufl
-
-        cell = mesh.basix_cell() if hasattr(mesh, "basix_cell") else mesh.topology.cell_name()
-        return dolfinx.fem.functionspace(mesh, basix.ufl.element("DG", cell, 0))
+        return dolfinx.fem.functionspace(mesh, ("DG", 0))
     return dolfinx.fem.FunctionSpace(mesh, ("DG", 0))
 
 
@@ -147,7 +144,11 @@ def create_form(expression):
 
 
 def create_vector(form):
-    return dolfinx.fem.petsc.create_vector(form)
+    """A ghosted PETSc vector for a linear form (0.11 takes the form's function space)."""
+    try:
+        return dolfinx.fem.petsc.create_vector(form)
+    except TypeError:
+        return dolfinx.fem.petsc.create_vector(form.function_spaces[0])
 
 
 def create_matrix(form):
@@ -155,11 +156,8 @@ def create_matrix(form):
 
 
 def set_bc(vector, bcs, x0=None, scale: float = 1.0) -> None:
-    """b[bc rows] = scale * (g - x0) (keyword 'scale' in 0.5-0.8, 'alpha' from 0.9)."""
-    try:
-        dolfinx.fem.petsc.set_bc(vector, bcs, x0, alpha=scale)
-    except TypeError:
-        dolfinx.fem.petsc.set_bc(vector, bcs, x0, scale)
+    """b[bc rows] = scale * (g - x0); positional, since the keyword was renamed (scale -> alpha)."""
+    dolfinx.fem.petsc.set_bc(vector, bcs, x0, scale)
 
 
 def assemble_vector_into(vector, form) -> None:
@@ -180,7 +178,7 @@ def assemble_residual(vector, form, bcs, u) -> None:
 def assemble_matrix_into(matrix, form, bcs) -> None:
     """Add a bilinear form into a matrix that has DOLFINx's local-to-global map (rows and
     columns of bc dofs zeroed, 1 on their diagonal); the caller finalises the matrix."""
-    dolfinx.fem.petsc.assemble_matrix(matrix, form, bcs=bcs, diagonal=1.0)
+    dolfinx.fem.petsc.assemble_matrix(matrix, form, bcs, 1.0)  # positional: diagonal= became diag=
 
 
 def assemble_scalar(form, comm) -> float:

@@ -29,6 +29,8 @@ from petsc4py import PETSc
 from solver.fem import compat
 
 _instances = itertools.count()
+CHORD_CONTRACTION = 0.3  # a reused Jacobian must shrink the update at least this fast
+CHORD_MAX_ITERATIONS = 5  # and converge within this many iterations, else it is refreshed
 
 
 class Border(Protocol):
@@ -76,6 +78,11 @@ class BorderedNewton:
         self.A = self._create_augmented_matrix()
         self.x, self.F = self.A.createVecs()
         self.direction = self.x.duplicate()
+        self.reuse_jacobian = False  # chord iterations (time stepping), see `solve`
+        self._have_jacobian = False
+        self._last_size = np.inf
+        self.reused = False
+        self.jacobians = 0  # assembled and factorised (for benchmarks)
         self.scalar = 0.0
 
         self.snes = PETSc.SNES().create(self.comm)
@@ -165,6 +172,11 @@ class BorderedNewton:
             out[self.n_owned] = g
 
     def _jacobian(self, snes, x, J, P) -> None:
+        if self.reuse_jacobian and self._have_jacobian:
+            self.reused = True
+            return  # an unchanged matrix: PETSc keeps its factorisation (a chord iteration)
+        self._have_jacobian = True
+        self.jacobians += 1
         self._push(x)
         A = self.A
         A.zeroEntries()
@@ -188,9 +200,14 @@ class BorderedNewton:
         if not np.isfinite(fnorm):
             return PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
         if it == 0:
+            self._last_size = np.inf
             return 0
-        if self.update_small(self.direction, snes.getSolution()):
+        size = self.direction_size(self.direction, snes.getSolution())
+        if size <= 1.0:
             return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
+        if size > CHORD_CONTRACTION * self._last_size:
+            self._have_jacobian = False  # a reused Jacobian converges too slowly: refresh it
+        self._last_size = size
         return 0
 
     def _record_direction(self, x, y):
@@ -198,9 +215,9 @@ class BorderedNewton:
         damped step being small says nothing about convergence."""
         y.copy(self.direction)
 
-    def update_small(self, step, x) -> bool:
-        """Every field's Newton update within max(rtol * its magnitude, atol)
-        (V for phi and U, K for T)."""
+    def direction_size(self, step, x) -> float:
+        """Largest Newton update of any field over its tolerance max(rtol * magnitude, atol)
+        (V for phi and U, K for T): converged when <= 1."""
         dx = step.getArray(readonly=True)
         xx = x.getArray(readonly=True)
         local = []
@@ -215,11 +232,33 @@ class BorderedNewton:
         updates, sizes = maxima[0::2], maxima[1::2]
         phi_scale = max(sizes[0], sizes[-1])  # phi0 spans up to |U|
         scales = [phi_scale] + list(sizes[1:-1]) + [phi_scale]
-        return all(du <= max(self.rtol * s, self.atol) for du, s in zip(updates, scales))
+        return max(du / max(self.rtol * s, self.atol) for du, s in zip(updates, scales))
 
     # -- solve ---------------------------------------------------------------------------
 
     def solve(self) -> NewtonResult:
+        """Newton from the Function's current values. With `reuse_jacobian` (time stepping),
+        the factorised Jacobian of an earlier iterate is kept while it converges fast; a solve
+        that fails with it is retried once with a fresh one."""
+        start = self.u.x.array.copy(), self.scalar
+        self.reused = False
+        result = self._solve_once()
+        if not result.converged and self.reused:
+            self.u.x.array[:] = start[0]
+            self.scalar = start[1]
+            self.border.set_scalar(start[1])
+            self._have_jacobian = False
+            retry = self._solve_once()
+            result = NewtonResult(retry.converged, result.iterations + retry.iterations, retry.reason)
+        if not result.converged or result.iterations > CHORD_MAX_ITERATIONS:
+            self._have_jacobian = False
+        return result
+
+    def invalidate_jacobian(self) -> None:
+        """The next Newton iteration assembles and factorises a fresh Jacobian."""
+        self._have_jacobian = False
+
+    def _solve_once(self) -> NewtonResult:
         self.pull()
         try:
             self.snes.solve(None, self.x)

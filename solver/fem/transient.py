@@ -1,0 +1,307 @@
+"""Pulses in time: the steady problem plus C dT/dt, solved step by step (quasi-static current).
+
+Each step is one monolithic Newton solve of the same compiled forms as the steady problem
+(the time term's coefficients are Constants; with 1/dt = 0 it *is* the steady problem).
+Backward Euler or variable-step BDF2; with `adaptive`, the step follows a local error estimate
+from the difference between the implicit solution and an explicit extrapolation of the same
+order (Milne's device), so ps edges and ns plateaus need no hand-tuned dt. Steps land exactly on
+the pulse's corners and on snapshot times.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+
+from solver.config.schema import Config, Pulse
+from solver.errors import FilathermError
+from solver.fem.mesh import CellMesh
+from solver.fem.problem import ElectroThermalProblem, State
+
+# local truncation error over (corrector - predictor) at constant step:
+# backward Euler 1/3 (LTE -h^2 T''/2, linear extrapolation h^2 T''), BDF2 2/11.
+ERROR_RATIO = {1: 1.0 / 3.0, 2: 2.0 / 11.0}
+RISE_FLOOR = 10.0  # K: below this rise the tolerance is absolute (tolerance x 10 K)
+
+
+@dataclass(frozen=True)
+class PulseShape:
+    """Trapezoid pulses from t = 0: rise, `width` at full amplitude, fall; repeated `count` times."""
+
+    pulse: Pulse
+
+    @property
+    def duration(self) -> float:
+        p = self.pulse
+        period = p.period if p.count > 1 else 0.0
+        return (p.count - 1) * period + p.rise + p.width + p.fall + p.after
+
+    def corners(self) -> list[float]:
+        p = self.pulse
+        out = []
+        for k in range(p.count):
+            t0 = k * (p.period or 0.0)
+            out += [t0, t0 + p.rise, t0 + p.rise + p.width, t0 + p.rise + p.width + p.fall]
+        return sorted(set(out + [self.duration]))
+
+    def plateau_ends(self) -> list[float]:
+        p = self.pulse
+        return [k * (p.period or 0.0) + p.rise + p.width for k in range(p.count)]
+
+    def value(self, t: float) -> float:
+        p = self.pulse
+        if p.count > 1:
+            k = min(int(t // p.period), p.count - 1)
+            t -= k * p.period
+        if t <= 0:
+            return 0.0
+        if t < p.rise:
+            return p.amplitude * t / p.rise
+        if t <= p.rise + p.width:
+            return p.amplitude
+        if t < p.rise + p.width + p.fall:
+            return p.amplitude * (1 - (t - p.rise - p.width) / p.fall)
+        return 0.0
+
+
+@dataclass
+class Step:
+    time: float
+    state: State
+    drive: float
+
+
+@dataclass
+class TransientResult:
+    status: str
+    reason: str
+    steps: int
+    rejected: int
+    newton_iterations: int
+    end_time: float
+    wall_time: float
+    records: list[dict] = field(default_factory=list)
+
+
+class TransientSolver:
+    """March a pulse through time on one problem; `observe(problem, t, drive)` sees each step."""
+
+    def __init__(self, config: Config, cell_mesh: CellMesh):
+        if config.analysis.pulse is None:
+            raise FilathermError("analysis.pulse: a transient analysis needs a pulse")
+        self.config = config
+        self.problem = ElectroThermalProblem(config, cell_mesh, transient=True)
+        # Consecutive steps change the Jacobian little: keep its factorisation while the chord
+        # iterations converge fast (a refactorisation costs ~15 residual evaluations).
+        self.problem.newton.reuse_jacobian = True
+        self.shape = PulseShape(config.analysis.pulse)
+        self.settings = config.analysis.time
+        self.order = 2 if self.settings.scheme == "bdf2" else 1
+        self.dt_max = self.settings.dt_max or config.analysis.pulse.width / 10
+
+    # -- the time term -------------------------------------------------------------------
+
+    def _set_scheme(self, dt: float, history: list[Step]) -> int:
+        """Coefficients of C dT/dt for the step from history[-1] by dt; returns the order."""
+        p = self.problem
+        term = p.time
+        order = min(self.order, len(history))
+        term.inv_dt.value = 1.0 / dt
+        p.T_n.x.array[:] = history[-1].state.values[p.T_map]
+        if order == 1:
+            term.a0.value, term.a1.value, term.a2.value = 1.0, -1.0, 0.0
+        else:
+            omega = dt / (history[-1].time - history[-2].time)
+            p.T_nm1.x.array[:] = history[-2].state.values[p.T_map]
+            term.a0.value = (1 + 2 * omega) / (1 + omega)
+            term.a1.value = -(1 + omega)
+            term.a2.value = omega * omega / (1 + omega)
+        return order
+
+    # -- predictors ----------------------------------------------------------------------
+
+    @staticmethod
+    def _extrapolate(history: list[Step], t: float, order: int) -> State:
+        """Lagrange extrapolation through the last order+1 states (the explicit predictor)."""
+        points = history[-(order + 1):]
+        values = np.zeros_like(points[-1].state.values)
+        U = 0.0
+        for i, a in enumerate(points):
+            weight = 1.0
+            for j, b in enumerate(points):
+                if i != j:
+                    weight *= (t - b.time) / (a.time - b.time)
+            values += weight * a.state.values
+            U += weight * a.state.U
+        return State(values, U)
+
+    def _potential_shape(self, drive: float) -> State:
+        """From rest the potential has no shape: solve the steady problem at a tiny drive
+        (linear response), scale its potential to `drive` and keep the temperatures."""
+        p = self.problem
+        rest = p.state()
+        tiny = math.copysign(1e-6 * abs(drive), drive)
+        p.time.inv_dt.value = 0.0
+        p.newton.invalidate_jacobian()
+        result = p.solve(tiny)
+        p.newton.invalidate_jacobian()
+        if not result.converged:
+            raise FilathermError(f"linear-response solve failed: {result.reason}")
+        values = rest.values.copy()
+        values[p.phi_map] = p.u.x.array[p.phi_map] * (drive / tiny)
+        return State(values, p.state().U * (drive / tiny))
+
+    # -- marching ------------------------------------------------------------------------
+
+    def run(self, observe=None, snapshot_times: Optional[list[float]] = None) -> TransientResult:
+        p = self.problem
+        s = self.settings
+        start_clock = time.perf_counter()
+        p.reset()
+        t_end = self.shape.duration
+        stops = sorted(set(self.shape.corners() + list(snapshot_times or [])))
+        history = [Step(0.0, p.state(), 0.0)]
+        if observe:
+            observe(p, 0.0, 0.0)
+        wanted, steps, rejected, iterations = s.dt_initial, 0, 0, 0
+        t = 0.0
+        while t < t_end * (1 - 1e-12):
+            next_stop = min(x for x in stops if x > t * (1 + 1e-12))
+            dt = min(wanted, self.dt_max)
+            t_new = next_stop if t + dt >= next_stop - 1e-3 * dt else t + dt  # no sliver before a corner
+            dt = t_new - t
+            drive = self.shape.value(t_new)
+            order = self._set_scheme(dt, history)
+            if len(history) > order:
+                predicted = self._extrapolate(history, t_new, order)
+            elif drive != 0.0 and not np.any(history[-1].state.values[p.phi_map]):
+                predicted = self._potential_shape(drive)
+                self._set_scheme(dt, history)
+            else:
+                predicted = history[-1].state
+            p.restore(predicted)
+            result = p.solve(drive)
+            iterations += result.iterations
+            error = 0.0
+            if result.converged and s.adaptive and len(history) > order:
+                error = self._error(predicted, history, order)
+            if not result.converged or error > 1.0:
+                rejected += 1
+                wanted = dt / 4 if not result.converged else dt * max(0.2, 0.9 * error ** (-1.0 / (order + 1)))
+                if wanted < s.dt_min:
+                    why = f"Newton failed ({result.reason})" if not result.converged else "error control"
+                    return TransientResult("no_convergence", f"time step below dt_min at t = {t:.4g} s: {why}",
+                                           steps, rejected, iterations, t, time.perf_counter() - start_clock)
+                p.restore(history[-1].state)
+                continue
+            steps += 1
+            history = (history + [Step(t_new, p.state(), drive)])[-3:]
+            t = t_new
+            if observe:
+                observe(p, t, drive)
+            if not s.adaptive:
+                wanted = s.dt_initial
+            elif dt >= wanted * (1 - 1e-9):  # a step cut short at a corner keeps the proposal
+                wanted = dt * (2.0 if error == 0.0 else min(2.0, 0.9 * error ** (-1.0 / (order + 1))))
+        return TransientResult("ok", "", steps, rejected, iterations, t, time.perf_counter() - start_clock)
+
+    def _error(self, predicted: State, history: list[Step], order: int) -> float:
+        """Estimated local error of T relative to the tolerance (<= 1 is acceptable)."""
+        p = self.problem
+        owned = p.T_map[p.T_map < p.W.dofmap.index_map.size_local]
+        difference = np.abs(p.u.x.array[owned] - predicted.values[owned]).max(initial=0.0)
+        from mpi4py import MPI
+
+        difference = p.comm.allreduce(float(difference), op=MPI.MAX)
+        rise = max(p.T_max() - self.config.thermal.reference_temperature, RISE_FLOOR)
+        return ERROR_RATIO[order] * difference / (self.settings.tolerance * rise)
+
+
+def thermal_time_constant(times: np.ndarray, T: np.ndarray, T0: float, plateau_end: float) -> float:
+    """Time from the pulse start until T first reaches 90% of its rise at the plateau's end."""
+    at_end = np.interp(plateau_end, times, T)
+    target = T0 + 0.9 * (at_end - T0)
+    rising = np.flatnonzero((times <= plateau_end) & (T >= target))
+    if len(rising) == 0 or at_end <= T0:
+        return math.nan
+    k = rising[0]
+    if k == 0:
+        return float(times[0])
+    t0, t1, y0, y1 = times[k - 1], times[k], T[k - 1], T[k]
+    return float(t0 + (target - y0) * (t1 - t0) / (y1 - y0))
+
+
+def run_transient(config: Config, comm, out: Path, args) -> dict:
+    """`filatherm solve` for `analysis.kind: transient`: series.csv, fields.xdmf, the QoI record."""
+    from solver.cli import say
+    from solver.fem.mesh import build_mesh
+    from solver.fem.output import FieldWriter
+    from solver.fem.qoi import ProbeQuantities, qoi_record
+    from solver.io import write_text_atomic
+
+    quiet = getattr(args, "quiet", False)
+    solver = TransientSolver(config, build_mesh(config, comm))
+    problem = solver.problem
+    probes = ProbeQuantities(problem)
+    snapshots = list(config.analysis.time.snapshots if config.analysis.time.snapshots is not None
+                     else solver.shape.plateau_ends() + [solver.shape.duration])
+    writer = FieldWriter(problem, out / "fields.xdmf")
+    series: dict[str, list] = {"time": [], "voltage_applied": [], "voltage_device": [], "current": [], "T_max": []}
+    probe_series = {name: {"T_mean": [], "T_max": [], "E_mean": []} for name in problem.cell_mesh.probe_cells}
+    last_report = [time.perf_counter()]
+
+    def observe(p: ElectroThermalProblem, t: float, drive: float) -> None:
+        U = float(p.U.value)
+        series["time"].append(t)
+        series["voltage_applied"].append(U if p.current_mode else drive)
+        series["voltage_device"].append(U)
+        series["current"].append(p.current())
+        series["T_max"].append(p.T_max())
+        for name, values in probes.evaluate().items():
+            for key in probe_series[name]:
+                probe_series[name][key].append(values[key])
+        if any(abs(t - s) <= 1e-12 * max(s, 1e-30) for s in snapshots):
+            writer.write(t)
+        if time.perf_counter() - last_report[0] > 2.0:
+            say(f"  t = {t:.4g} s of {solver.shape.duration:.4g} s, T_max {series['T_max'][-1]:.1f} K", quiet)
+            last_report[0] = time.perf_counter()
+
+    say(f"pulse on {config.name}: {problem.dofs} dofs, amplitude {solver.shape.pulse.amplitude:g}, "
+        f"{solver.shape.duration:.3g} s", quiet)
+    result = solver.run(observe, snapshots)
+    writer.close()
+    record = qoi_record(problem, probes, series["voltage_applied"][-1], result.status, result.newton_iterations,
+                        result.wall_time, result.reason)
+    times = np.array(series["time"])
+    T_max = np.array(series["T_max"])
+    current = np.array(series["current"])
+    T0 = config.thermal.reference_temperature
+    peak = int(np.argmax(T_max))
+    record.update({
+        "series": {**series, "probes": probe_series},
+        "peaks": {
+            "T_max": float(T_max[peak]), "T_max_time": float(times[peak]),
+            "current": float(current[np.argmax(np.abs(current))]),
+            "probes": {name: {"T_mean": max(v["T_mean"]), "T_max": max(v["T_max"])}
+                       for name, v in probe_series.items()},
+        },
+        "thermal_time_constant": thermal_time_constant(times, T_max, T0, solver.shape.plateau_ends()[0]),
+        "steps": result.steps,
+        "rejected_steps": result.rejected,
+        "end_time": result.end_time,
+    })
+    if comm.rank == 0:
+        columns = ["time", "voltage_applied", "voltage_device", "current", "T_max"]
+        header = columns + [f"{name}.{key}" for name in probe_series for key in probe_series[name]]
+        lines = [",".join(header)]
+        for i in range(len(times)):
+            row = [series[c][i] for c in columns]
+            row += [probe_series[n][k][i] for n in probe_series for k in probe_series[n]]
+            lines.append(",".join(repr(float(v)) for v in row))
+        write_text_atomic(out / "series.csv", "\n".join(lines) + "\n")
+    return record
