@@ -66,6 +66,9 @@ def refuse_overwrite(path, force: bool) -> None:
 VERBS: dict[str, tuple[str, str]] = {
     "mesh": ("solver.geometry.command", "build the Gmsh mesh of the cell -> meshes/<name>.msh/.xdmf"),
     "solve": ("solver.fem.command", "solve one operating point (steady or a pulse) -> solve/qoi.json"),
+    "sweep": ("solver.sweep.command", "sweep voltage and parameters (run under mpirun) -> sweep.h5"),
+    "merge": ("solver.sweep.merge", "merge the stores of a sharded sweep -> one sweep.h5"),
+    "slurm": ("solver.sweep.slurm", "write a ready sbatch script for the sweep"),
     "config": ("solver.config.command", "print the fully resolved config as YAML"),
     "fit": ("solver.compact.command", "fit the compact model to RESULTS_DIR/sweep.h5"),
     "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),

@@ -75,7 +75,7 @@ def l2_errors(n: int, degree: int) -> tuple[float, float]:
     q = 2 * degree + 1
     dx = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": q})
     ds = ufl.Measure("ds", domain=mesh)
-    regions = [RegionLaws(0, MaterialLaws(MATERIAL))]
+    regions = [RegionLaws(0, MaterialLaws(MATERIAL, mesh))]
     tagged = lambda tag: dx  # noqa: E731 (one region: the whole mesh)
     F = (residual(regions, phi_h, T_h, w, v, r, tagged, [], ds)
          - residual(regions, phi_e, T_e, w, v, r, tagged, [], ds))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from solver.config import Config, config_data, validate_config
+from solver.config import POST_SOLVE_SECTIONS, Config, config_data, validate_config
 from solver.config.keypath import apply_overrides, parse_assignment, parse_path
 from solver.errors import InputError
 
-FIT_SECTIONS = ("kinetics", "crossbar", "training")
+FIT_SECTIONS = POST_SOLVE_SECTIONS
 CROSSBAR_SECTIONS = ("crossbar", "training")
 
 

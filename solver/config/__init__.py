@@ -23,7 +23,8 @@ from solver.config.schema import Config
 from solver.config.yamlio import read_yaml_file
 from solver.errors import ConfigError
 
-__all__ = ["Config", "load_config", "validate_config", "config_to_yaml", "config_hash", "config_data"]
+__all__ = ["Config", "load_config", "validate_config", "config_to_yaml", "config_hash", "solve_hash",
+           "config_data"]
 
 LIBRARY_PATH = Path(__file__).resolve().parent.parent / "materials" / "library.yaml"
 
@@ -180,9 +181,24 @@ def config_to_yaml(config: Config) -> str:
     return yaml.safe_dump(config_data(config), sort_keys=False, default_flow_style=None, width=100)
 
 
+# Sections that only the stages after the FEM solves read (fit, crossbar, training).
+POST_SOLVE_SECTIONS = ("kinetics", "crossbar", "training")
+
+
 def config_hash(config: Config) -> str:
     """A stable hash of everything that defines the results."""
-    text = json.dumps(config_data(config), sort_keys=True, separators=(",", ":"))
+    return _hash(config_data(config))
+
+
+def solve_hash(config: Config) -> str:
+    """A stable hash of what defines the FEM solves (a sweep store's identity): changing
+    kinetics, crossbar or training settings does not invalidate solved points."""
+    data = config_data(config)
+    return _hash({k: v for k, v in data.items() if k not in POST_SOLVE_SECTIONS})
+
+
+def _hash(data: dict) -> str:
+    text = json.dumps(data, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 

@@ -138,7 +138,7 @@ class ElectroThermalProblem:
         self.ds = ufl.Measure("ds", domain=mesh, subdomain_data=cell_mesh.facet_tags,
                               metadata={"quadrature_degree": q})
         self.region_laws = [
-            RegionLaws(cell_mesh.cell_tag(region.name), MaterialLaws(config.materials[region.material]))
+            RegionLaws(cell_mesh.cell_tag(region.name), MaterialLaws(config.materials[region.material], mesh))
             for region in cell_mesh.regions
         ]
         self.robin = [

@@ -35,6 +35,7 @@ FORMAT = "filatherm-sweep"
 VERSION = 1
 
 STRING_COLUMNS = ("point_id", "status", "reason")
+ORDER_COLUMN = "point_index"  # position in the sweep plan: the table's row order
 QOI_COLUMNS = (
     "voltage_applied", "voltage_device", "current", "resistance", "power", "T_max", "T_max_r",
     "T_max_z", "heat_out", "energy_balance", "converged", "newton_iterations", "dofs",
@@ -85,10 +86,12 @@ def _column_array(values: list) -> np.ndarray:
 
 
 def rows_to_columns(rows: list[dict]) -> dict[str, np.ndarray]:
+    """Columns of rows in plan order (completion order differs with the number of workers)."""
+    rows = sorted(rows, key=lambda row: row.get(ORDER_COLUMN, 0))
     names: list[str] = []
     for row in rows:
         names.extend(k for k in row if k not in names)
-    ordered = [n for n in STRING_COLUMNS + QOI_COLUMNS if n in names]
+    ordered = [n for n in STRING_COLUMNS + (ORDER_COLUMN,) + QOI_COLUMNS if n in names]
     ordered += sorted(n for n in names if n not in ordered)
     return {name: _column_array([row.get(name) for row in rows]) for name in ordered}
 
@@ -168,7 +171,7 @@ def read_sweep(path: str | Path) -> SweepTable:
             raise InputError(f"{path}: column {name} has {len(values)} rows, expected {rows}")
     if "point_id" not in columns and rows:
         raise InputError(f"{path}: missing column point_id")
-    ordered = {n: columns[n] for n in STRING_COLUMNS + QOI_COLUMNS if n in columns}
+    ordered = {n: columns[n] for n in STRING_COLUMNS + (ORDER_COLUMN,) + QOI_COLUMNS if n in columns}
     ordered.update({n: v for n, v in sorted(columns.items()) if n not in ordered})
     return SweepTable(ordered, *meta)
 

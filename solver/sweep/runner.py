@@ -1,0 +1,170 @@
+"""Running a sweep under MPI: worker groups, a work queue on world rank 0, one store writer.
+
+COMM_WORLD splits into groups of `ranks_per_point` ranks; each group solves one chunk of a
+branch at a time on its own communicator (DOLFINx distributes that group's mesh). World rank 0
+leads group 0 *and* serves the queue: between two of its own points it answers requests and
+stores the rows other groups send, so a slow chunk near runaway never stalls the rest. Rows go
+to the store as soon as a point completes (see solver.sweep.store).
+
+Messages (world communicator, pickled): a group leader sends REQUEST and receives a Chunk (or
+None: no more work) with tag WORK; it sends each finished row with tag RESULT.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from solver.config import Config, config_data, with_overrides
+from solver.errors import FilathermError, InputError
+from solver.sweep.plan import Chunk, SweepPoint, chunks
+from solver.sweep.store import flatten_record
+
+REQUEST, WORK, RESULT = 11, 12, 13
+
+
+def _geometry_key(config: Config) -> str:
+    data = config_data(config)
+    return repr({k: data.get(k) for k in ("units", "geometry", "mesh", "probes")})
+
+
+class GroupSolver:
+    """Solves chunks on one group's communicator, rebuilding only what a point changes."""
+
+    def __init__(self, config: Config, comm):
+        self.config = config
+        self.comm = comm
+        self._mesh_key = self._problem_key = None
+        self.cell_mesh = self.problem = self.probes = None
+
+    def _prepare(self, parameters: dict) -> Config:
+        from solver.fem.mesh import build_mesh
+        from solver.fem.problem import ElectroThermalProblem
+        from solver.fem.qoi import ProbeQuantities
+
+        variant = with_overrides(self.config, parameters) if parameters else self.config
+        key = repr(sorted(parameters.items()))
+        if key != self._problem_key:
+            if _geometry_key(variant) != self._mesh_key:
+                self.cell_mesh = build_mesh(variant, self.comm)
+                self._mesh_key = _geometry_key(variant)
+            if self.problem is not None:
+                self.problem.newton.destroy()
+            self.problem = ElectroThermalProblem(variant, self.cell_mesh)
+            self.probes = ProbeQuantities(self.problem)
+            self._problem_key = key
+        return variant
+
+    def solve_chunk(self, chunk: Chunk, emit: Callable[[dict], None]) -> None:
+        """Continue from rest through the chunk's points (increasing |drive|), emitting rows."""
+        from solver.fem.continuation import Continuation
+        from solver.fem.qoi import qoi_record
+
+        parameters = chunk.points[0].parameter_dict
+        variant = self._prepare(parameters)
+        settings = variant.solver.continuation
+        continuation = Continuation(self.problem, settings.max_step, settings.min_step)
+        beyond: Optional[float] = None
+        for point in chunk.points:
+            start = time.perf_counter()
+            if beyond is not None:
+                record = qoi_record(self.problem, self.probes, point.drive, "runaway", 0, 0.0,
+                                    f"beyond the runaway point at {beyond:.6g}", beyond)
+            else:
+                try:
+                    result = continuation.advance(point.drive)
+                except FilathermError as err:  # a failure inside one solve: record it, go on
+                    record = qoi_record(self.problem, self.probes, point.drive, "failed", 0,
+                                        time.perf_counter() - start, str(err))
+                else:
+                    record = qoi_record(self.problem, self.probes, point.drive, result.status,
+                                        result.iterations, time.perf_counter() - start, result.reason,
+                                        result.last_converged)
+                    if result.status == "runaway":
+                        beyond = result.last_converged
+            emit(point_row(point, record))
+
+
+def point_row(point: SweepPoint, record: dict) -> dict:
+    row = flatten_record(record, point.parameter_dict)
+    row["point_id"] = point.point_id
+    row["point_index"] = point.index
+    return row
+
+
+@dataclass
+class SweepOutcome:
+    solved: int
+    failed: int
+    skipped: int
+    wall_time: float
+
+
+def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
+               store_row: Optional[Callable[[dict], None]], on_row: Callable[[dict], None]) -> None:
+    """Solve `todo` on all of COMM_WORLD; rows reach `store_row` on world rank 0."""
+    from mpi4py import MPI
+
+    world = MPI.COMM_WORLD
+    if world.size % ranks_per_point:
+        raise InputError(f"--ranks-per-point {ranks_per_point}: does not divide the {world.size} ranks")
+    group = world.Split(world.rank // ranks_per_point, world.rank)
+    solver = GroupSolver(config, group)
+    n_groups = world.size // ranks_per_point
+    leader = group.rank == 0
+    if world.rank == 0:
+        _serve_and_work(world, group, solver, deque(chunks(todo, n_groups)), n_groups, store_row, on_row)
+    elif leader:
+        while True:
+            world.send(None, dest=0, tag=REQUEST)
+            chunk = world.recv(source=0, tag=WORK)
+            group.bcast(chunk, root=0)
+            if chunk is None:
+                break
+            solver.solve_chunk(chunk, lambda row: world.send(row, dest=0, tag=RESULT))
+    else:
+        while True:
+            chunk = group.bcast(None, root=0)
+            if chunk is None:
+                break
+            solver.solve_chunk(chunk, lambda row: None)
+    group.Free()
+
+
+def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: int,
+                    store_row, on_row) -> None:
+    from mpi4py import MPI
+
+    waiting_leaders = n_groups - 1  # leaders that have not been told "no more work"
+    status = MPI.Status()
+
+    def handle(block: bool) -> None:
+        nonlocal waiting_leaders
+        while block or world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+            message = world.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
+            if status.Get_tag() == RESULT:
+                store_row(message)
+                on_row(message)
+            elif status.Get_tag() == REQUEST:
+                chunk = queue.popleft() if queue else None
+                world.send(chunk, dest=status.Get_source(), tag=WORK)
+                waiting_leaders -= chunk is None
+            block = False
+
+    def own_row(row: dict) -> None:
+        store_row(row)
+        on_row(row)
+        handle(block=False)  # between own points, keep the others fed
+
+    while queue:
+        handle(block=False)
+        if not queue:
+            break
+        chunk = queue.popleft()
+        group.bcast(chunk, root=0)
+        solver.solve_chunk(chunk, own_row)
+    group.bcast(None, root=0)
+    while waiting_leaders > 0:
+        handle(block=True)
