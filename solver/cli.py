@@ -69,6 +69,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "sweep": ("solver.sweep.command", "sweep voltage and parameters (run under mpirun) -> sweep.h5"),
     "merge": ("solver.sweep.merge", "merge the stores of a sharded sweep -> one sweep.h5"),
     "slurm": ("solver.sweep.slurm", "write a ready sbatch script for the sweep"),
+    "report": ("solver.report.build", "figures and summary.md of a results directory"),
+    "run": ("solver.pipeline", "the whole pipeline: mesh, sweep, fit, pulse, crossbar, training, report"),
     "config": ("solver.config.command", "print the fully resolved config as YAML"),
     "fit": ("solver.compact.command", "fit the compact model to RESULTS_DIR/sweep.h5"),
     "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),

@@ -60,3 +60,12 @@ def write_fields(problem: ElectroThermalProblem, path: Path) -> Path:
     writer.write(0.0)
     writer.close()
     return path
+
+
+def temperature_snapshot(problem: ElectroThermalProblem) -> dict:
+    """T on the mesh's triangles (serial), lengths in the config's units, for report figures."""
+    if problem.comm.size > 1:
+        raise ValueError("temperature snapshots are taken from serial solves")
+    points = problem.V_T.tabulate_dof_coordinates()[:, :2] / problem.cell_mesh.length_scale
+    triangles = compat.cell_dofs(problem.V_T)[:, :3]  # Lagrange: the vertex dofs come first
+    return {"points": points, "triangles": triangles, "T": problem.u.x.array[problem.T_map].copy()}

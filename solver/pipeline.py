@@ -1,0 +1,267 @@
+"""`filatherm run CONFIG`: the main job, every stage in order, reusing what is up to date.
+
+    mesh -> steady sweep (both polarities) -> fit -> steady solves at +/-V_write
+         -> one pulse at V_write -> crossbar experiments -> training -> report
+
+A stage is skipped when its inputs (the config sections it reads and the files upstream
+stages wrote) have the fingerprint recorded when it last completed and its outputs exist.
+Fingerprints live in RESULTS_DIR/.pipeline/<stage>.json; the stage log with wall times in
+RESULTS_DIR/pipeline.json. An interrupted sweep resumes; a changed config starts it over.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Optional
+
+from solver.config import Config, config_data, solve_hash, with_overrides
+from solver.errors import FilathermError, InputError
+from solver.io import ensure_dir, write_json_atomic
+
+STAGES = ("mesh", "sweep", "fit", "write", "pulse", "crossbar", "train", "report")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", metavar="CONFIG", help="YAML config file")
+    parser.add_argument("--ranks", type=int, default=1, metavar="N",
+                        help="MPI ranks for the sweep (runs `mpirun -n N filatherm sweep`; default 1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from solver.cli import load_config_from_args, results_dir, say
+
+    if args.ranks < 1:
+        raise InputError("--ranks: must be at least 1")
+    config = load_config_from_args(args)
+    pipeline = Pipeline(config, results_dir(args, config), args, say=lambda text: say(text, args.quiet))
+    summary = pipeline.run()
+    say(f"done in {pipeline.total:.1f} s: report {summary}", args.quiet)
+    return 0
+
+
+def file_digest(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()[:16]
+
+
+class Pipeline:
+    def __init__(self, config: Config, results: Path, args: argparse.Namespace,
+                 say: Callable[[str], None] = print):
+        self.config = config
+        self.results = ensure_dir(results)
+        self.args = args
+        self.say = say
+        self.stamps = ensure_dir(self.results / ".pipeline")
+        self.log: dict[str, dict] = {}
+        self.total = 0.0
+
+    # -- caching -------------------------------------------------------------------------
+
+    def _sections(self, *names: str) -> dict:
+        data = config_data(self.config)
+        return {name: data.get(name) for name in names}
+
+    def stage(self, name: str, inputs: dict, input_files: list[Path], outputs: list[Path],
+              action: Callable[[], Optional[str]]) -> None:
+        """Run `action` unless the stage's fingerprint and outputs say it is up to date."""
+        number = STAGES.index(name) + 1
+        fingerprint = hashlib.sha256(json.dumps(
+            {"inputs": inputs, "files": {str(p): file_digest(p) for p in input_files}},
+            sort_keys=True, default=str).encode()).hexdigest()[:16]
+        stamp = self.stamps / f"{name}.json"
+        previous = json.loads(stamp.read_text()) if stamp.exists() else {}
+        if (not self.args.force and previous.get("fingerprint") == fingerprint
+                and all(p.exists() for p in outputs)):
+            self.log[name] = {"wall_time": previous.get("wall_time", 0.0), "note": "reused (up to date)"}
+            self.say(f"[{number}/{len(STAGES)}] {name}: up to date, reused")
+            return
+        self.say(f"[{number}/{len(STAGES)}] {name} ...")
+        start = time.perf_counter()
+        note = action() or "ran"
+        elapsed = time.perf_counter() - start
+        write_json_atomic(stamp, {"fingerprint": fingerprint, "wall_time": elapsed})
+        self.log[name] = {"wall_time": elapsed, "note": note}
+        self.say(f"[{number}/{len(STAGES)}] {name}: {elapsed:.1f} s")
+
+    # -- the chain -----------------------------------------------------------------------
+
+    def run(self) -> Path:
+        start = time.perf_counter()
+        r = self.results
+        config = self.config
+        if config.kinetics is None:
+            raise InputError("kinetics: `filatherm run` fits switching kinetics; the config needs a kinetics block")
+        if config.sweep.voltage is None:
+            raise InputError("sweep.voltage: `filatherm run` sweeps the voltage; the config needs sweep.voltage")
+        meshes = Path(self.args.output) / "meshes" if self.args.output else Path("meshes")
+        geometry = self._sections("name", "units", "geometry", "mesh", "probes")
+        self.stage("mesh", geometry, [], [meshes / f"{config.name}.xdmf", r / "report" / "mesh.png"],
+                   lambda: self._mesh(meshes))
+        solves = {"solve_hash": solve_hash(config)}
+        self.stage("sweep", solves, [], [r / "sweep.h5"], self._sweep)
+        sweep = [r / "sweep.h5"]
+        model = r / "model" / "compact_model.json"
+        self.stage("fit", self._sections("kinetics"), sweep, [model], self._fit)
+        write_voltage = self._write_voltages()
+        self.stage("write", {**solves, "V_write": write_voltage}, [],
+                   [r / "write" / p / "qoi.json" for p in write_voltage], lambda: self._write_points(write_voltage))
+        self.stage("pulse", {**solves, "V_write": write_voltage.get("positive"),
+                             **self._sections("analysis")}, [], [r / "pulse" / "qoi.json"],
+                   lambda: self._pulse(write_voltage))
+        self.stage("crossbar", self._sections("crossbar"), [model], [r / "crossbar" / "summary.json"],
+                   self._crossbar)
+        self.stage("train", self._sections("crossbar", "training"), [model], [r / "train" / "training.json"],
+                   self._train)
+        upstream = [p for p in (sweep[0], model, r / "pulse" / "qoi.json", r / "crossbar" / "summary.json",
+                                r / "train" / "training.json") if p.exists()]
+        upstream += sorted((r / "write").glob("*/qoi.json"))
+        self.total = time.perf_counter() - start
+        self.stage("report", {}, upstream, [r / "report" / "summary.md"], self._report)
+        self.total = time.perf_counter() - start
+        write_json_atomic(r / "pipeline.json", self._stage_log())
+        return r / "report" / "summary.md"
+
+    # -- stages --------------------------------------------------------------------------
+
+    def _mesh(self, meshes: Path) -> str:
+        from mpi4py import MPI
+
+        from solver.fem.mesh import build_mesh, mesh_summary, write_mesh_files
+        from solver.geometry.plot import plot_mesh
+
+        ensure_dir(meshes)
+        stem = meshes / self.config.name
+        cell_mesh = build_mesh(self.config, MPI.COMM_SELF, msh_path=stem.with_suffix(".msh"), keep_plot_data=True)
+        summary = mesh_summary(cell_mesh, self.config)
+        write_mesh_files(cell_mesh, stem.with_suffix(".xdmf"), summary)
+        plot_mesh(ensure_dir(self.results / "report") / "mesh.png", self.config, *cell_mesh.plot_data,
+                  [region.name for region in cell_mesh.regions])
+        return f"{summary['cells']} cells"
+
+    def _sweep(self) -> str:
+        from solver.sweep.store import read_sweep
+
+        store = self.results / "sweep.h5"
+        start_over = store.exists() and read_sweep(store).config_hash != solve_hash(self.config)
+        if start_over:
+            self.say("  the config changed since the stored sweep: solving it again")
+        if self.args.ranks > 1:
+            self._sweep_under_mpirun(start_over)
+            return f"{self.args.ranks} ranks"
+        from solver.sweep.command import run_sweep
+
+        outcome = run_sweep(self.config, self.results, resume=not start_over, force=start_over,
+                            quiet=self.args.quiet)
+        return f"{outcome['solved']} solved, {outcome['failed']} failed, {outcome['stored']} reused"
+
+    def _sweep_under_mpirun(self, start_over: bool) -> None:
+        launcher = shutil.which("mpirun") or shutil.which("mpiexec")
+        if launcher is None:
+            raise FilathermError("--ranks: no mpirun or mpiexec on PATH")
+        command = [launcher]
+        version = subprocess.run([launcher, "--version"], capture_output=True, text=True).stdout
+        if "Open MPI" in version:
+            command += ["--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
+        command += ["-n", str(self.args.ranks), sys.executable, "-m", "solver", "sweep", str(self.args.config),
+                    "--output", str(self.results), "--force" if start_over else "--resume", "--quiet"]
+        for assignment in self.args.set or []:
+            command += ["--set", assignment]
+        if subprocess.run(command).returncode != 0:
+            raise FilathermError(f"sweep under {launcher} failed (see the messages above)")
+
+    def _fit(self) -> str:
+        from solver.compact.workflow import fit_results
+
+        outcome = fit_results(self.results, force=True, say=lambda text: self.say("  " + text), config=self.config)
+        return f"{len(outcome.models)} model(s)"
+
+    def _write_voltages(self) -> dict[str, float]:
+        model = json.loads((self.results / "model" / "compact_model.json").read_text())
+        found = {k: v for k, v in model["figures_of_merit"]["V_write"].items() if v is not None}
+        if not found:
+            raise FilathermError("fit: no V_write in either polarity (the swept range never reaches the "
+                                 "target delta per pulse); extend sweep.voltage")
+        return found
+
+    def _write_points(self, write_voltage: dict[str, float]) -> str:
+        import numpy as np
+        from mpi4py import MPI
+
+        from solver.fem.continuation import Continuation
+        from solver.fem.mesh import build_mesh
+        from solver.fem.output import temperature_snapshot, write_fields
+        from solver.fem.problem import ElectroThermalProblem
+        from solver.fem.qoi import ProbeQuantities, qoi_record
+
+        problem = ElectroThermalProblem(self.config, build_mesh(self.config, MPI.COMM_SELF))
+        probes = ProbeQuantities(problem)
+        settings = self.config.solver.continuation
+        notes = []
+        for polarity, voltage in write_voltage.items():
+            out = ensure_dir(self.results / "write" / polarity)
+            start = time.perf_counter()
+            result = Continuation(problem, settings.max_step, settings.min_step).advance(voltage)
+            record = qoi_record(problem, probes, voltage, result.status, result.iterations,
+                                time.perf_counter() - start, result.reason, result.last_converged)
+            write_json_atomic(out / "qoi.json", record)
+            if result.converged:
+                write_fields(problem, out / "fields.xdmf")
+                snapshot = temperature_snapshot(problem)
+                from solver.io import atomic_path
+
+                with atomic_path(out / "temperature.npz") as tmp:
+                    with open(tmp, "wb") as handle:
+                        np.savez(handle, **snapshot)
+            notes.append(f"{polarity} {voltage:+.3f} V: T_max {record['T_max']:.0f} K")
+        problem.newton.destroy()
+        return "; ".join(notes)
+
+    def _pulse(self, write_voltage: dict[str, float]) -> str:
+        from mpi4py import MPI
+
+        from solver.fem.transient import run_transient
+
+        amplitude = write_voltage.get("positive", next(iter(write_voltage.values())))
+        pulse = dict(config_data(self.config)["analysis"].get("pulse") or {})
+        pulse["amplitude"] = amplitude
+        config = with_overrides(self.config, {"analysis.kind": "transient", "analysis.pulse": pulse})
+        out = ensure_dir(self.results / "pulse")
+        record = run_transient(config, MPI.COMM_SELF, out, self.args)
+        record["pulse_amplitude"] = amplitude
+        record["pulse_width"] = config.analysis.pulse.width
+        write_json_atomic(out / "qoi.json", record)
+        if record["status"] != "ok":
+            raise FilathermError(f"pulse at {amplitude:+.3f} V: {record['reason']}")
+        return f"{record['steps']} steps, peak T_max {record['peaks']['T_max']:.0f} K"
+
+    def _crossbar(self) -> str:
+        from solver.crossbar.experiments import run_experiments
+
+        run_experiments(self.results, force=True, say=lambda text: self.say("  " + text), config=self.config)
+
+    def _train(self) -> str:
+        from solver.crossbar.training_run import run_training
+
+        run_training(self.results, force=True, say=lambda text: self.say("  " + text), config=self.config)
+
+    def _report(self) -> str:
+        from solver.report.build import build_report
+
+        write_json_atomic(self.results / "pipeline.json", self._stage_log())
+        build_report(self.results, say=lambda text: self.say("  " + text), stage_log=self._stage_log())
+
+    def _stage_log(self) -> dict:
+        """Wall time of each stage when it was last computed, and of this run."""
+        return {"stages": self.log, "this_run": self.total,
+                "computed_total": sum(info["wall_time"] for info in self.log.values())}

@@ -1,0 +1,1 @@
+"""The report: figures and summary.md of a results directory (reads files only)."""

@@ -1,0 +1,240 @@
+"""`filatherm report RESULTS_DIR` -> RESULTS_DIR/report/: figures and summary.md.
+
+Reads what the stages wrote (sweep.h5, model/, pulse/, write/, crossbar/, train/, the
+pipeline's stage log); a stage that has not run yet is listed as missing, not invented.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+from typing import Callable, Optional
+
+import numpy as np
+
+from solver.report import figures
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("results", metavar="RESULTS_DIR", help="results/<name> of a run")
+
+
+def run(args: argparse.Namespace) -> int:
+    from solver.cli import say
+
+    if args.set:
+        from solver.errors import InputError
+
+        raise InputError("--set: the report shows stored results and takes no config overrides")
+    out = build_report(Path(args.results), Path(args.output) if args.output else None,
+                       say=lambda text: say(text, args.quiet))
+    say(f"report written to {out}", args.quiet)
+    return 0
+
+
+def _load_config(results: Path):
+    from solver.config import validate_config
+    from solver.config.yamlio import parse_yaml
+    from solver.sweep.store import read_sweep
+
+    table = read_sweep(results / "sweep.h5")
+    config = validate_config(parse_yaml(table.config_yaml, str(results / "sweep.h5")), str(results / "sweep.h5"))
+    return config, table
+
+
+def build_report(results: Path, output: Optional[Path] = None, say: Callable[[str], None] = print,
+                 stage_log: Optional[dict] = None) -> Path:
+    from solver.errors import InputError
+    from solver.io import ensure_dir, write_text_atomic
+
+    if not (results / "sweep.h5").exists():
+        raise InputError(f"{results}: no sweep.h5 (run `filatherm run` or `filatherm sweep` first)")
+    out = ensure_dir((output or results) / "report")
+    config, table = _load_config(results)
+    sweep = table.columns
+    made: dict[str, Path] = {}
+    missing: list[str] = []
+    probe = config.kinetics.probe if config.kinetics else next(iter(config.probes), None)
+
+    mesh_png = out / "mesh.png"
+    if not mesh_png.exists():
+        _mesh_figure(config, mesh_png)
+    made["Mesh and regions"] = mesh_png
+    made["I-V and T-V"] = figures.iv_and_temperature(out / "iv_tv.png", sweep, probe)
+
+    model = _optional_json(results / "model" / "compact_model.json", missing, "compact model (fit)")
+    write_voltages = {}
+    if model:
+        write_voltages = {k: v for k, v in model["figures_of_merit"]["V_write"].items() if v is not None}
+        made["Switching rate"] = figures.switching_rate(
+            out / "rate.png", model["table"], write_voltages, model["figures_of_merit"]["target_delta"],
+            model["kinetics"]["pulse_width"])
+
+    fields = {}
+    for polarity in ("positive", "negative"):
+        npz = results / "write" / polarity / "temperature.npz"
+        if npz.exists():
+            with np.load(npz) as data:
+                fields[polarity] = {k: data[k] for k in data.files}
+                fields[polarity]["outlines"] = _outlines(config)
+    if fields and write_voltages:
+        from solver.geometry.plot import filament_zoom
+
+        made["Temperature at V_write"] = figures.temperature_field(
+            out / "temperature_field.png", fields, filament_zoom(config), config.units, write_voltages)
+    else:
+        missing.append("temperature field at V_write (write/)")
+
+    pulse = _optional_json(results / "pulse" / "qoi.json", missing, "pulse transient (pulse/)")
+    if pulse and (results / "pulse" / "series.csv").exists():
+        made["Pulse transient"] = figures.pulse_transient(
+            out / "pulse.png", figures.read_series_csv(results / "pulse" / "series.csv"), probe)
+    disturbance = _optional_json(results / "crossbar" / "disturbance.json", missing, "disturbance (crossbar/)")
+    if disturbance:
+        made["Disturbance"] = figures.disturbance(out / "disturbance.png", disturbance)
+    training = _optional_json(results / "train" / "training.json", missing, "training (train/)")
+    if training:
+        made["Training"] = figures.training_curves(out / "training.png", training)
+
+    write_points = {p: _optional_json(results / "write" / p / "qoi.json", [], "") for p in ("positive", "negative")}
+    crossbar_summary = _optional_json(results / "crossbar" / "summary.json", [], "")
+    text = summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary,
+                            training, made, missing, stage_log or _optional_json(results / "pipeline.json", [], ""))
+    write_text_atomic(out / "summary.md", text)
+    say(f"report: {len(made)} figures, {len(missing)} missing parts")
+    return out
+
+
+def _optional_json(path: Path, missing: list, what: str) -> Optional[dict]:
+    if path.exists():
+        return figures.read_json(path)
+    if what:
+        missing.append(what)
+    return None
+
+
+def _mesh_figure(config, path: Path) -> None:
+    """Mesh the cell with Gmsh alone (no FEM) and plot its regions."""
+    import gmsh
+
+    from solver.geometry.cell import generate, triangles_by_region
+    from solver.geometry.plot import plot_mesh
+
+    gmsh.initialize([], readConfigFiles=False)
+    try:
+        gmsh.option.setNumber("General.Terminal", 0)
+        model = generate(config, gmsh)
+        points, triangles, regions = triangles_by_region(gmsh, model)
+    finally:
+        gmsh.finalize()
+    plot_mesh(path, config, points, triangles, regions, [r.name for r in model.regions])
+
+
+def _outlines(config) -> list[np.ndarray]:
+    """Layer interfaces and filament outlines (config units) to draw over a field."""
+    from solver.geometry.cell import filament_outline
+
+    geo = config.geometry
+    lines = [np.array([[0.0, z], [geo.radius, z]]) for z in geo.z_bottoms()[1:]]
+    for layer, z0 in zip(geo.layers, geo.z_bottoms()):
+        if layer.filament is not None:
+            corners = filament_outline(layer, z0)
+            lines.append(np.array(corners[1:3]))
+            lines.append(np.array(corners[2:4]))
+    return lines
+
+
+def _num(value, fmt: str = ".4g") -> str:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return "n/a"
+    return format(value, fmt)
+
+
+def summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary, training,
+                     made: dict[str, Path], missing: list[str], stage_log: Optional[dict]) -> str:
+    lines = [f"# filatherm report: {config.name}", ""]
+    layers = " / ".join(f"{layer.material} {layer.thickness:g}" + (" + filament" if layer.filament else "")
+                        for layer in config.geometry.layers)
+    lines += [f"Cell (bottom to top, {config.units}): {layers}; radius {config.geometry.radius:g} {config.units}.",
+              f"Sweep: {len(table)} points, {int(np.count_nonzero(table['status'] != 'ok'))} failed.", ""]
+    lines += ["## Key numbers", "", "| quantity | +V | -V |", "|---|---|---|"]
+
+    def row(name: str, positive, negative, fmt: str = ".4g") -> None:
+        lines.append(f"| {name} | {_num(positive, fmt)} | {_num(negative, fmt)} |")
+
+    if model:
+        merit = model["figures_of_merit"]
+        fit = model["fit"]
+        row("V_write [V] (delta per pulse = %g)" % merit["target_delta"], merit["V_write"]["positive"],
+            merit["V_write"]["negative"], "+.4f")
+        qoi = {p: (write_points.get(p) or {}) for p in ("positive", "negative")}
+        row("T_max at V_write, steady FEM [K]", qoi["positive"].get("T_max"), qoi["negative"].get("T_max"), ".1f")
+        row("probe T at V_write [K]", merit["T_at_write"]["positive"], merit["T_at_write"]["negative"], ".1f")
+        row("rate(V_write) / rate(V_write/2)", merit["nonlinearity_half_select"]["positive"],
+            merit["nonlinearity_half_select"]["negative"], ".3g")
+        row("rate(V_write) / rate(V_write/3)", merit["nonlinearity_third_select"]["positive"],
+            merit["nonlinearity_third_select"]["negative"], ".3g")
+        branches = fit["branches"]
+        row("R_th [K/W]", branches["positive"]["R_th"]["value"], branches["negative"]["R_th"]["value"], ".4g")
+        row("beta (Peltier, odd in I) [K/A]", branches["positive"]["beta"]["value"],
+            branches["negative"]["beta"]["value"], ".4g")
+        asym = merit["T_asymmetry"]
+        lines += ["", f"Probe temperature asymmetry at |V| = {_num(asym.get('voltage'), '.3f')} V: "
+                      f"T(+V) - T(-V) = {_num(asym.get('delta_T'), '.1f')} K (thermoelectric, Peltier at the "
+                      "filament/CMO junction).",
+                  "Compact-model residuals against the FEM table: max |dT| = "
+                  f"{_num(fit['residuals'].get('max_abs_dT'), '.3g')} K for the whole model "
+                  f"({_num(fit['residuals'].get('max_abs_dT_thermal_law'), '.3g')} K for the thermal law given "
+                  f"the FEM power and current), current within "
+                  f"{_num(100 * (fit['residuals'].get('max_relative_current') or math.nan), '.3g')}%, "
+                  f"max |d log10 rate| = {_num(fit['residuals'].get('max_abs_dlog10_rate'), '.3g')}."]
+    else:
+        lines.append("| (no compact model yet) | | |")
+    if pulse:
+        peaks = pulse.get("peaks", {})
+        lines += ["", "## Pulse", "",
+                  f"One {_num((pulse.get('pulse_width') or math.nan) * 1e9, '.3g')} ns pulse at "
+                  f"{_num(pulse.get('pulse_amplitude'), '+.3f')} V: peak T_max {_num(peaks.get('T_max'), '.1f')} K, "
+                  f"90% rise time {_num((pulse.get('thermal_time_constant') or math.nan) * 1e9, '.3g')} ns, "
+                  f"{pulse.get('steps', 'n/a')} time steps ({pulse.get('rejected_steps', 'n/a')} rejected)."]
+    if disturbance:
+        after = disturbance["after_all_pulses"]
+        count = disturbance["crossbar"]["disturb_pulses"]
+        lines += ["", "## Crossbar", "", f"Disturbance after {count:,} half-select pulses (max |dw| of the "
+                  "half-selected devices, fraction of the weight range):", "",
+                  "| device | +V scheme | -V scheme |", "|---|---|---|"]
+        for device, by_polarity in after.items():
+            lines.append(f"| {figures.DEVICE_LABELS.get(device, device)} | {_num(by_polarity['positive']['max'], '.3g')} "
+                         f"| {_num(by_polarity['negative']['max'], '.3g')} |")
+        if crossbar_summary:
+            lines += ["", "| device | mapping RMS error, open loop | with read-verify | update correlation |",
+                      "|---|---|---|---|"]
+            for device in ("fitted", "linear"):
+                open_loop = crossbar_summary["mapping_open_loop_rms"][device]
+                verified = crossbar_summary["mapping_read_verify_rms"][device]
+                lines.append(f"| {figures.DEVICE_LABELS[device]} | {100 * open_loop['pattern']:.2f}% (pattern), "
+                             f"{100 * open_loop['random']:.2f}% (random) | {100 * verified['pattern']:.2f}% / "
+                             f"{100 * verified['random']:.2f}% | "
+                             f"{crossbar_summary['fidelity_correlation'][device]:.3f} |")
+    if training:
+        lines += ["", "## Training", "", "| device | test accuracy [%] |", "|---|---|"]
+        for device, run in training["devices"].items():
+            lines.append(f"| {figures.DEVICE_LABELS.get(device, device)} | "
+                         f"{100 * run['final_mean']:.1f} +/- {100 * run['final_std']:.1f} |")
+    lines += ["", "## Figures", ""]
+    for title, path in made.items():
+        lines += [f"### {title}", "", f"![{title}]({path.name})", ""]
+    if missing:
+        lines += ["## Not yet available", ""] + [f"- {item}" for item in missing] + [""]
+    lines += ["## Provenance", "", f"- config hash (solves): {table.config_hash}",
+              "- versions: " + ", ".join(f"{k} {v}" for k, v in table.versions.items())]
+    if stage_log:
+        lines += ["", "| stage | wall time when computed [s] | this run |", "|---|---|---|"]
+        for stage, info in stage_log.get("stages", {}).items():
+            lines.append(f"| {stage} | {_num(info.get('wall_time'), '.1f')} | {info.get('note', '')} |")
+        if "computed_total" in stage_log:
+            lines.append(f"| all stages, when computed | {_num(stage_log['computed_total'], '.1f')} | |")
+            lines.append(f"| this run | {_num(stage_log.get('this_run'), '.1f')} | |")
+    return "\n".join(lines) + "\n"
+
