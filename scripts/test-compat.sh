@@ -13,7 +13,11 @@ die() { echo "test-compat: error: $*" >&2; exit 2; }
 
 # chroot, mount and debootstrap all need root; fail fast with one clear line.
 [[ $EUID -eq 0 ]] || die "must be run as root (needs chroot, mount, debootstrap)"
-command -v debootstrap >/dev/null || die "debootstrap is missing (apt-get install debootstrap)"
+if ! command -v debootstrap >/dev/null; then  # a fresh CI machine: install the one tool we need
+  echo "test-compat: installing debootstrap" >&2
+  apt-get -qq update && DEBIAN_FRONTEND=noninteractive apt-get -qq install -y debootstrap >&2 \
+    || die "debootstrap is missing and could not be installed (apt-get install debootstrap)"
+fi
 
 suites=(trixie sid)
 case "${1:-all}" in

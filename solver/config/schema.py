@@ -45,6 +45,8 @@ SOURCE_FIELD = Field(default=None, description="citation, or 'assumed'")
 
 
 class ConstantLaw(Model):
+    """value, independent of T."""
+
     law: Literal["constant"] = "constant"
     value: float
     source: Optional[str] = SOURCE_FIELD
@@ -170,7 +172,7 @@ class Material(Model):
     thermal_conductivity: ThermalConductivityLaw = Field(description="kappa [W/(m K)]")
     seebeck: Law = Field(default_factory=lambda: ConstantLaw(value=0.0), description="S [V/K]")
     heat_capacity: Optional[Law] = Field(default=None, description="rho c_p [J/(m^3 K)]")
-    description: Optional[str] = None
+    description: Optional[str] = Field(default=None, description="free text")
 
     _coerce = field_validator(
         "electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity", mode="before"
@@ -191,7 +193,7 @@ class Material(Model):
 class Filament(Model):
     """A body of revolution on the axis: cylinder, or truncated cone with `top_radius`."""
 
-    material: str
+    material: str = Field(description="material name (library or `materials:`)")
     radius: Positive = Field(description="radius at the layer bottom")
     top_radius: Optional[Positive] = Field(default=None, description="radius at its top")
     height: Optional[Positive] = Field(
@@ -200,10 +202,10 @@ class Filament(Model):
 
 
 class Layer(Model):
-    name: Name
-    material: str
-    thickness: Positive
-    filament: Optional[Filament] = None
+    name: Name = Field(description="region name (letters, digits, _; no '__')")
+    material: str = Field(description="material name (library or `materials:`)")
+    thickness: Positive = Field(description="layer thickness")
+    filament: Optional[Filament] = Field(default=None, description="optional body on the axis")
 
 
 class Geometry(Model):
@@ -292,8 +294,9 @@ class Ground(Model):
 
 
 class Electrical(Model):
-    top: Terminal = Field(default_factory=lambda: VoltageTerminal(voltage=1.0))
-    bottom: Ground = Field(default_factory=Ground)
+    top: Terminal = Field(default_factory=lambda: VoltageTerminal(voltage=1.0),
+                          description="{voltage, series_resistance} or {current}: an equipotential terminal")
+    bottom: Ground = Field(default_factory=Ground, description="grounded electrode")
 
 
 class FixedTemperature(Model):
@@ -345,9 +348,11 @@ ThermalBC = Annotated[
 
 
 class Thermal(Model):
-    top: ThermalBC = Field(default_factory=lambda: FixedTemperature(temperature=300.0))
-    bottom: ThermalBC = Field(default_factory=lambda: FixedTemperature(temperature=300.0))
-    outer: ThermalBC = Field(default_factory=Insulated)
+    top: ThermalBC = Field(default_factory=lambda: FixedTemperature(temperature=300.0),
+                           description="{temperature: K} | {h: W/(m^2 K), ambient: K} | insulated")
+    bottom: ThermalBC = Field(default_factory=lambda: FixedTemperature(temperature=300.0),
+                              description="as `top`")
+    outer: ThermalBC = Field(default_factory=Insulated, description="the cylinder wall r = radius; as `top`")
     initial_temperature: Positive = Field(default=300.0, description="[K]")
 
     @property
@@ -386,7 +391,7 @@ class Pulse(Model):
 
 
 class TimeStepping(Model):
-    scheme: Literal["bdf2", "backward_euler"] = "bdf2"
+    scheme: Literal["bdf2", "backward_euler"] = Field(default="bdf2", description="time integrator")
     adaptive: bool = Field(default=True, description="local-error control; false: fixed dt_initial")
     tolerance: Positive = Field(default=1e-3, description="local error per step, relative to the T rise")
     dt_initial: Positive = Field(default=1e-12, description="first step (the fixed step if not adaptive) [s]")
@@ -397,19 +402,19 @@ class TimeStepping(Model):
 
 
 class Analysis(Model):
-    kind: Literal["steady", "transient"] = "steady"
-    pulse: Optional[Pulse] = None
-    time: TimeStepping = Field(default_factory=TimeStepping)
+    kind: Literal["steady", "transient"] = Field(default="steady", description="what `filatherm solve` does")
+    pulse: Optional[Pulse] = Field(default=None, description="the pulse of a transient analysis")
+    time: TimeStepping = Field(default_factory=TimeStepping, description="time stepping of a transient")
 
 
 class Probe(Model):
     """A region of one layer where QoIs are averaged; z is relative to the layer bottom."""
 
-    layer: str
-    r_min: NonNegative = 0.0
-    r_max: Positive
-    z_min: NonNegative
-    z_max: Positive
+    layer: str = Field(description="layer name")
+    r_min: NonNegative = Field(default=0.0, description="inner radius")
+    r_max: Positive = Field(description="outer radius")
+    z_min: NonNegative = Field(description="bottom, above the layer's bottom")
+    z_max: Positive = Field(description="top, above the layer's bottom")
 
     @model_validator(mode="after")
     def _check(self) -> Probe:
@@ -424,13 +429,13 @@ class Probe(Model):
 
 
 class VoltageRange(Model):
-    start: float
-    stop: float
-    num: int = Field(ge=1, le=100_000)
+    start: float = Field(description="first drive [V] (or [A] at a current terminal)")
+    stop: float = Field(description="last drive")
+    num: int = Field(ge=1, le=100_000, description="points, evenly spaced, both ends included")
 
 
 class VoltageValues(Model):
-    values: tuple[float, ...] = Field(min_length=1, max_length=100_000)
+    values: tuple[float, ...] = Field(min_length=1, max_length=100_000, description="drives, any order")
 
 
 def _voltage_tag(value: Any) -> Optional[str]:
@@ -446,9 +451,11 @@ VoltagePlan = Annotated[
 
 
 class Sweep(Model):
-    voltage: Optional[VoltagePlan] = None
-    parameters: dict[str, tuple[Any, ...]] = Field(default_factory=dict)
-    combine: Literal["product", "zip"] = "product"
+    voltage: Optional[VoltagePlan] = Field(
+        default=None, description="{start, stop, num} or {values}; both polarities allowed")
+    parameters: dict[str, tuple[Any, ...]] = Field(
+        default_factory=dict, description="key path -> list of values, e.g. geometry.layers[1].filament.radius")
+    combine: Literal["product", "zip"] = Field(default="product", description="how parameter lists combine")
 
     @field_validator("parameters")
     @classmethod
@@ -529,9 +536,10 @@ class Training(Model):
 
 
 class Newton(Model):
-    rtol: Positive = 1.0e-8
-    atol: Positive = 1.0e-10
-    max_it: int = Field(default=30, ge=1, le=1000)
+    rtol: Positive = Field(default=1.0e-8, description="converged when every field's Newton update is "
+                                                        "below rtol x its magnitude ...")
+    atol: Positive = Field(default=1.0e-10, description="... or below atol (V for the potential, K for T)")
+    max_it: int = Field(default=30, ge=1, le=1000, description="Newton iterations per solve")
 
 
 class Continuation(Model):
@@ -544,15 +552,15 @@ PetscValue = Union[bool, int, float, str]
 
 class Solver(Model):
     degree: Literal[1, 2] = Field(default=1, description="Lagrange degree of phi and T")
-    newton: Newton = Field(default_factory=Newton)
-    petsc: dict[str, PetscValue] = Field(
+    newton: Newton = Field(default_factory=Newton, description="nonlinear tolerances")
+    petsc: dict[str, PetscValue] = Field(description="PETSc options (no leading '-'), e.g. snes_linesearch_type: bt",
         default_factory=lambda: {
             "ksp_type": "preonly",
             "pc_type": "lu",
             "pc_factor_mat_solver_type": "mumps",
         }
     )
-    continuation: Continuation = Field(default_factory=Continuation)
+    continuation: Continuation = Field(default_factory=Continuation, description="steps in the drive")
 
     @field_validator("petsc")
     @classmethod
@@ -567,20 +575,23 @@ class Solver(Model):
 
 
 class Config(Model):
-    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)]
-    units: Literal["nm", "um", "mm", "m"] = "nm"
-    geometry: Geometry
-    mesh: MeshOptions
-    materials: dict[Name, Material] = Field(default_factory=dict)
-    electrical: Electrical = Field(default_factory=Electrical)
-    thermal: Thermal = Field(default_factory=Thermal)
-    analysis: Analysis = Field(default_factory=Analysis)
-    probes: dict[Name, Probe] = Field(default_factory=dict)
-    sweep: Sweep = Field(default_factory=Sweep)
-    kinetics: Optional[Kinetics] = None
-    crossbar: Crossbar = Field(default_factory=Crossbar)
-    training: Training = Field(default_factory=Training)
-    solver: Solver = Field(default_factory=Solver)
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", max_length=100)] = Field(
+        description="results go to results/<name>/ (default: the config file's name)")
+    units: Literal["nm", "um", "mm", "m"] = Field(
+        default="nm", description="length unit of geometry, mesh and probes (everything else is SI)")
+    geometry: Geometry = Field(description="the axisymmetric cell")
+    mesh: MeshOptions = Field(description="element sizes (default: scaled from the geometry)")
+    materials: dict[Name, Material] = Field(
+        default_factory=dict, description="additions to / overrides of the built-in library")
+    electrical: Electrical = Field(default_factory=Electrical, description="terminals")
+    thermal: Thermal = Field(default_factory=Thermal, description="thermal boundaries")
+    analysis: Analysis = Field(default_factory=Analysis, description="steady or transient")
+    probes: dict[Name, Probe] = Field(default_factory=dict, description="regions where QoIs are averaged")
+    sweep: Sweep = Field(default_factory=Sweep, description="what `filatherm sweep` varies")
+    kinetics: Optional[Kinetics] = Field(default=None, description="switching kinetics (needed by fit and run)")
+    crossbar: Crossbar = Field(default_factory=Crossbar, description="compact crossbar model")
+    training: Training = Field(default_factory=Training, description="hardware-aware training")
+    solver: Solver = Field(default_factory=Solver, description="discretisation and nonlinear solver")
 
     @model_validator(mode="before")
     @classmethod

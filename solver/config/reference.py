@@ -1,0 +1,127 @@
+"""The config reference (docs/config.md's key table) generated from the schema itself, so
+that the documentation cannot drift from the code: `python -m solver.config.reference`."""
+
+from __future__ import annotations
+
+import sys
+import typing
+from pathlib import Path
+
+from pydantic import BaseModel
+from pydantic_core import PydanticUndefined
+
+from solver.config.schema import Config
+
+DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
+BEGIN = "<!-- BEGIN GENERATED KEY TABLE (python -m solver.config.reference) -->"
+END = "<!-- END GENERATED KEY TABLE -->"
+
+
+def _models(annotation) -> list[type[BaseModel]]:
+    """Config models inside an annotation (through Optional, Union, tuple, dict, Annotated)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    out = []
+    for arg in typing.get_args(annotation):
+        out += _models(arg)
+    return out
+
+
+def _type_name(annotation) -> str:
+    origin = typing.get_origin(annotation)
+    args = typing.get_args(annotation)
+    if origin is typing.Annotated:
+        return _type_name(args[0])
+    if origin is typing.Literal:
+        return " \\| ".join(f"`{a}`" for a in args)
+    if origin in (typing.Union,) or str(origin) == "types.UnionType":
+        names = [_type_name(a) for a in args if a is not type(None)]
+        return " or ".join(dict.fromkeys(names))
+    if origin in (tuple, list):
+        return f"list of {_type_name(args[0])}" if args else "list"
+    if origin is dict:
+        return f"mapping of {_type_name(args[1])}" if len(args) == 2 else "mapping"
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation.__name__
+    return getattr(annotation, "__name__", str(annotation))
+
+
+def _default(field) -> str:
+    if field.default is not PydanticUndefined:
+        value = field.default
+        if isinstance(value, BaseModel):
+            value = value.model_dump(mode="json")
+        return "—" if value is None else f"`{value}`"
+    if field.default_factory is not None:
+        value = field.default_factory()
+        if isinstance(value, BaseModel):
+            dumped = value.model_dump(mode="json")
+            return f"`{dumped}`" if not isinstance(dumped, dict) or len(str(dumped)) < 60 else "see below"
+        return f"`{value}`" if value not in ({}, ()) else "empty"
+    return "**required**"
+
+
+def rows(model: type[BaseModel], prefix: str, seen: set) -> list[str]:
+    out = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}.{name}" if prefix else name
+        description = (field.description or "").replace("|", "\\|")
+        out.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
+        for sub in _models(field.annotation):
+            key = (path, sub)
+            if key in seen:
+                continue
+            seen.add(key)
+            container = typing.get_origin(typing.get_args(field.annotation)[0]) if typing.get_args(field.annotation) else None
+            sub_prefix = path
+            origin = typing.get_origin(field.annotation)
+            if origin is dict or container is dict:
+                sub_prefix = f"{path}.<name>"
+            elif origin in (tuple, list):
+                sub_prefix = f"{path}[i]"
+            laws = [m for m in _models(field.annotation) if "law" in m.model_fields]
+            if len(laws) > 1:
+                continue  # material laws are listed once, in their own table
+            out += rows(sub, sub_prefix, seen)
+    return out
+
+
+def law_rows() -> list[str]:
+    from solver.config import schema
+
+    out = []
+    for law in (schema.ConstantLaw, schema.MetallicLaw, schema.ArrheniusLaw, schema.PowerLaw, schema.TableLaw,
+                schema.WiedemannFranzLaw):
+        tag = typing.get_args(law.model_fields["law"].annotation)[0]
+        params = ", ".join(f"`{n}`" + ("" if f.is_required() else f" (default {_default(f)})")
+                           for n, f in law.model_fields.items() if n not in ("law", "source"))
+        out.append(f"| `{tag}` | {(law.__doc__ or '').strip().splitlines()[0] if law.__doc__ else ''} | {params} |")
+    return out
+
+
+def generate() -> str:
+    lines = [BEGIN, "", "| key | type | default | meaning |", "|---|---|---|---|"]
+    lines += rows(Config, "", set())
+    lines += ["", "Material property laws (`materials.<name>.<property>: {law: ..., ...}`; a plain number "
+              "means `constant`; every law also takes `source`):", "",
+              "| law | value at T | parameters |", "|---|---|---|"]
+    lines += law_rows()
+    lines += ["", END]
+    return "\n".join(lines)
+
+
+def current_doc_table() -> str:
+    text = DOC_PATH.read_text()
+    return text[text.index(BEGIN): text.index(END) + len(END)]
+
+
+def main() -> int:
+    text = DOC_PATH.read_text()
+    start, end = text.index(BEGIN), text.index(END) + len(END)
+    DOC_PATH.write_text(text[:start] + generate() + text[end:])
+    print(f"updated {DOC_PATH}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
