@@ -15,18 +15,22 @@ from conftest import DEFAULT_CONFIG, run_cli
 
 from solver.compact.document import SCHEMA_PATH, json_schema, read_document
 from solver.compact.model import CompactModel
-from solver.compact.synthetic import write_synthetic_sweep
+from solver.compact.synthetic import LumpedDevice, write_synthetic_sweep
 from solver.compact.workflow import fit_results
 from solver.config import load_config
 from solver.errors import InputError
 
 VOLTAGES = np.linspace(-1.5, 1.5, 31)
+# Every term of the law at work: a thermal resistance that rises with power, a thermoelectric
+# EMF, conduction hotter than the probe (so the conduction exponent is not 1).
+DEVICE = LumpedDevice(delta_R_th_positive=4.0e6, delta_R_th_negative=3.0e6, power_scale_positive=5.0e-5,
+                      power_scale_negative=4.0e-5, seebeck=1.5e-4)
 
 
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
-    write_synthetic_sweep(root, load_config(DEFAULT_CONFIG), VOLTAGES)
+    write_synthetic_sweep(root, load_config(DEFAULT_CONFIG), VOLTAGES, DEVICE)
     fit_results(root, say=lambda text: None)
     return root / "model"
 
@@ -127,9 +131,16 @@ def test_verilog_a_compiles_and_equals_the_python_model_at_five_voltages(model_d
         parameters = {p: va.modelcard[p].default for p in function.parameters}
         values = function.eval(temperature=300.0, voltages={function.voltages[0]: voltages}, **parameters)
         assert np.all(np.abs(values / python - 1.0) < 1e-9), name
-    # The module's parameters are the fitted numbers, to full precision.
-    assert va.modelcard["Rth_pos"].default == model.branches.positive.R_th.value
-    assert va.modelcard["Ea_sigma"].default == model.current_law.activation_energy.value
+    # The module's parameters are the fitted numbers, to full precision, and each term is at work.
+    fitted = {"Rth_pos": model.branches.positive.R_th.value, "dRth_neg": model.branches.negative.delta_R_th.value,
+              "PR_pos": model.branches.positive.power_scale.value, "beta_neg": model.branches.negative.beta.value,
+              "Ea_sigma": model.current_law.activation_energy.value,
+              "kappa": model.current_law.conduction_exponent.value, "seebeck": model.current_law.seebeck.value}
+    for name, value in fitted.items():
+        assert va.modelcard[name].default == value, name
+    assert model.current_law.seebeck.value == pytest.approx(DEVICE.seebeck, rel=0.2)
+    assert model.branches.negative.delta_R_th.value == pytest.approx(DEVICE.delta_R_th_negative, rel=0.2)
+    assert abs(model.current_law.conduction_exponent.value - 1.0) > 0.01
 
 
 # ---------------------------------------------------------------- aihwkit, CSV, figure

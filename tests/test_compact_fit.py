@@ -15,7 +15,7 @@ from solver.compact.model import CompactModel
 from solver.compact.synthetic import LumpedDevice, write_synthetic_sweep
 from solver.compact.workflow import fit_results
 from solver.config import load_config
-from solver.config.schema import Kinetics
+from solver.config.schema import FixedTemperature, Kinetics
 from solver.errors import InputError
 
 VOLTAGES = np.linspace(-1.5, 1.5, 61)
@@ -74,12 +74,68 @@ def test_jart_law_tends_to_ion_hopping_at_weak_field_and_loses_its_barrier_at_ga
 def test_fit_recovers_known_thermal_resistance_and_peltier_term_within_0p1_percent(fitted):
     _, model = fitted
     fit = model.document.fit
-    assert fit.T0.value == pytest.approx(DEVICE.T0, rel=1e-3)
+    # T0 is the config's boundary temperature (both electrodes at 300 K), pinned.
+    assert (fit.T0.value, fit.T0.error, fit.T0_source) == (300.0, 0.0, "ambient")
     for branch, R_th, beta in ((fit.branches.positive, DEVICE.R_th_positive, DEVICE.beta_positive),
                                (fit.branches.negative, DEVICE.R_th_negative, DEVICE.beta_negative)):
         assert branch.R_th.value == pytest.approx(R_th, rel=1e-3)
         assert branch.beta.value == pytest.approx(beta, rel=1e-3)
         assert branch.R_th.error < 1e-3 * R_th
+        # A constant R_th comes back as one: no rise over the swept power.
+        rise = branch.delta_R_th.value * (1 - math.exp(-max(model.table.power) / branch.power_scale.value))
+        assert abs(rise) < 1e-3 * R_th
+
+
+# Exactly the compact law (conduction at the probe temperature, field proportional to |V|),
+# with a thermal resistance that rises with power and a thermoelectric EMF, as the FEM cell has.
+EXACT = LumpedDevice(R_th_positive=2.3e6, R_th_negative=1.8e6, beta_positive=-2.2e5, beta_negative=-4.7e5,
+                     delta_R_th_positive=3.0e6, delta_R_th_negative=2.5e6, power_scale_positive=9.0e-5,
+                     power_scale_negative=4.5e-5, G0=7.5e-5, activation_sigma=0.016, seebeck=1.5e-4,
+                     field_per_volt=1.6e8, conduction_heating=1.0, field_heating=0.0)
+
+
+def test_fit_recovers_every_parameter_of_a_device_that_is_exactly_the_law(tmp_path, config):
+    write_synthetic_sweep(tmp_path, config, VOLTAGES, EXACT)
+    model = fit_results(tmp_path, say=lambda text: None).models[0]
+    fit = model.document.fit
+    for branch, known in ((fit.branches.positive, ("positive",)), (fit.branches.negative, ("negative",))):
+        polarity = known[0]
+        for name, attribute in (("R_th", "R_th"), ("delta_R_th", "delta_R_th"), ("power_scale", "power_scale"),
+                                ("beta", "beta")):
+            assert getattr(branch, name).value == pytest.approx(getattr(EXACT, f"{attribute}_{polarity}"),
+                                                               rel=1e-3), (polarity, name)
+    current = fit.current
+    assert current.scale.value == pytest.approx(EXACT.G0, rel=1e-3)
+    assert current.activation_energy.value == pytest.approx(EXACT.activation_sigma, rel=1e-3)
+    assert current.conduction_exponent.value == pytest.approx(1.0, rel=1e-3)
+    assert current.seebeck.value == pytest.approx(EXACT.seebeck, rel=1e-3)
+    assert fit.field.scale.value == pytest.approx(EXACT.field_per_volt, rel=1e-3)
+    residuals = fit.residuals
+    assert residuals.max_abs_dT < 1e-3 and residuals.max_abs_dT_thermal_law < 1e-3
+    assert residuals.max_relative_current < 1e-6 and residuals.max_abs_dlog10_rate < 1e-5
+
+
+def test_fitted_current_rises_monotonically_and_smoothly_through_zero(fitted):
+    _, model = fitted
+    v = np.linspace(-3.0, 3.0, 6001)  # twice the swept range
+    current = model.current(v)
+    assert np.all(np.diff(current) > 0)
+    assert model.current(0.0) == 0.0
+    # No kink at 0 V: the current law is one law for both polarities.
+    h = 1e-4
+    slope_left = (model.current(0.0) - model.current(-h)) / h
+    slope_right = (model.current(h) - model.current(0.0)) / h
+    assert slope_right == pytest.approx(slope_left, rel=1e-3)
+
+
+def test_boundaries_at_different_temperatures_make_the_fit_find_t0(tmp_path, config):
+    """The zero-bias probe temperature is then not one ambient: T0 is fitted (the device's is 300 K)."""
+    thermal = config.thermal.model_copy(update={"bottom": FixedTemperature(temperature=320.0)})
+    write_synthetic_sweep(tmp_path, config.model_copy(update={"thermal": thermal}), VOLTAGES, DEVICE)
+    fit = fit_results(tmp_path, say=lambda text: None).models[0].document.fit
+    assert fit.T0_source == "fitted"
+    assert fit.T0.value == pytest.approx(DEVICE.T0, abs=0.05)
+    assert fit.branches.positive.R_th.value == pytest.approx(DEVICE.R_th_positive, rel=1e-3)
 
 
 def test_noisy_table_gives_fit_errors_that_cover_the_truth(tmp_path, config):

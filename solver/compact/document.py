@@ -14,9 +14,11 @@ throughout; voltages are device voltages, signed.
     table                  both polarities sorted by voltage: point_id, voltage,
                            voltage_applied, current, power, T_probe, E_probe, rate,
                            delta_per_pulse
-    fit                    T0 and per polarity R_th [K/W], beta [K/A]; the current law
-                           (G0, Ea_sigma) and field law (E1, Ea_E), each value with its 1-sigma
-                           error; residuals of the whole model against the FEM points
+    fit                    T0 (the ambient, or fitted) and per polarity R_th [K/W] with its
+                           rise delta_R_th over power_scale [W], beta [K/A]; the current law
+                           (G0, Ea_sigma, conduction_exponent, seebeck [V/K]) and field law
+                           (E1, Ea_E), each value with its 1-sigma error; residuals of the
+                           whole model against the FEM points (equations: solver.compact.laws)
     figures_of_merit       V_write per polarity (signed), whether it is extrapolated, T there,
                            nonlinearity_half_select = rate(V_write)/rate(V_write/2),
                            nonlinearity_third_select (V/3), T_asymmetry at |V_write|
@@ -58,11 +60,20 @@ class Estimate(DocumentModel):
 
 
 class ThermalBranch(DocumentModel):
-    """T = T0 + R_th P + beta I on one polarity; beta I carries the polarity-odd Peltier part."""
+    """T = T0 + R_th(P) P + beta I on one polarity, R_th(P) = R_th + delta_R_th (1 - exp(-P /
+    power_scale)); beta I carries the polarity-odd Peltier part (solver.compact.laws)."""
 
-    R_th: Estimate = Field(description="thermal resistance [K/W]")
+    R_th: Estimate = Field(description="thermal resistance at low power [K/W]")
+    delta_R_th: Estimate = Field(description="rise of the thermal resistance at high power [K/W]")
+    power_scale: Estimate = Field(description="power over which the thermal resistance rises [W]")
     beta: Estimate = Field(description="Peltier-like coefficient [K/A]")
     points: int = Field(ge=1, description="points of this polarity in the fit")
+
+    @model_validator(mode="after")
+    def _positive_scale(self) -> ThermalBranch:
+        if self.power_scale.value <= 0:
+            raise ValueError("power_scale.value: must be positive")
+        return self
 
 
 class Branches(DocumentModel):
@@ -71,14 +82,12 @@ class Branches(DocumentModel):
 
 
 class ActivatedLaw(DocumentModel):
-    """y(V, T) = s(V) * scale * |V| * exp(-(activation_energy q / k_B) (1/T - 1/T0)).
+    """|E|(V, T) = scale * |V| * exp(-(activation_energy q / k_B) (1/T - 1/T0)): the probe field.
 
-    s(V) = sign(V) for the current (an Arrhenius conductance G0 at T0: ohmic at fixed T) and
-    1 for the probe field magnitude. T is the probe temperature of the thermal law, T0 its
-    fitted ambient.
+    T is the probe temperature of the thermal law, T0 its ambient.
     """
 
-    scale: Estimate = Field(description="G0 [S] for the current, E1 [1/m] for the field")
+    scale: Estimate = Field(description="E1, probe field per volt at T0 [1/m]")
     activation_energy: Estimate = Field(description="[eV]; negative means falling with T")
     max_relative_error: float = Field(
         ge=0, description="largest |law / FEM - 1| at the FEM voltages and temperatures"
@@ -86,6 +95,30 @@ class ActivatedLaw(DocumentModel):
 
     @model_validator(mode="after")
     def _positive_scale(self) -> ActivatedLaw:
+        if self.scale.value <= 0:
+            raise ValueError("scale.value: must be positive")
+        return self
+
+
+class CurrentLaw(DocumentModel):
+    """I(V, T) = G0 exp((a / T0) (1 - (T0/T)^conduction_exponent)) (V + seebeck (T - T0)),
+    a = activation_energy q / k_B: an activated conductance in the conduction-path temperature
+    T0 (T/T0)^conduction_exponent, driven by the applied voltage plus the thermoelectric EMF
+    (solver.compact.laws). T is the probe temperature of the thermal law, T0 its ambient.
+    """
+
+    scale: Estimate = Field(description="G0, conductance at T0 [S]")
+    activation_energy: Estimate = Field(description="[eV]; negative means falling with T")
+    conduction_exponent: Estimate = Field(
+        description="kappa: 1 = Arrhenius in the probe temperature, < 1 a cooler conduction path"
+    )
+    seebeck: Estimate = Field(description="effective Seebeck coefficient of the cell [V/K]")
+    max_relative_error: float = Field(
+        ge=0, description="largest |law / FEM - 1| at the FEM voltages and temperatures"
+    )
+
+    @model_validator(mode="after")
+    def _positive_scale(self) -> CurrentLaw:
         if self.scale.value <= 0:
             raise ValueError("scale.value: must be positive")
         return self
@@ -103,9 +136,13 @@ class Residuals(DocumentModel):
 
 
 class Fit(DocumentModel):
-    T0: Estimate = Field(description="[K]")
+    T0: Estimate = Field(description="ambient of the thermal law [K]")
+    T0_source: Literal["ambient", "fitted"] = Field(
+        description="ambient: the config's thermal boundary temperature, pinned (error 0); fitted: "
+                    "least squares (the boundaries are at different temperatures)"
+    )
     branches: Branches
-    current: ActivatedLaw
+    current: CurrentLaw
     field: ActivatedLaw
     residuals: Residuals
 

@@ -1,58 +1,147 @@
-"""Least-squares fits of the compact model to a rate table.
+"""Least-squares fits of the compact model (solver.compact.laws) to a rate table.
 
-Lumped thermal law, per polarity branch b with a shared ambient T0:
+Thermal law, per polarity branch b with a shared ambient T0:
 
-    T_probe = T0 + R_th,b * P + beta_b * I
+    T_probe = T0 + R_th,b(P) P + beta_b I,    R_th,b(P) = R_th,b + dR_th,b (1 - exp(-P / P_R,b))
 
-Linear in (T0, R_th,±, beta_±), so one linear least-squares solve; beta I is odd in the
-current and carries the Peltier part that makes one polarity hotter than the other. Errors
-are 1-sigma standard errors from the residual variance and (X^T X)^-1.
+T0 is the ambient of the config's thermal boundaries (their common temperature: the probe
+temperature at zero bias), pinned; only when the boundaries sit at different temperatures is
+it fitted. For a fixed power scale P_R the law is linear in (R_th, dR_th, beta), so each branch
+is a linear least-squares solve inside a one-dimensional search over ln P_R (a grid over
+[1e-3, 1e2] x the branch's largest power, then a bounded refinement around the best grid
+point: the profile has local minima). With dR_th = 0 it is the constant-R_th law, which a
+table made from a constant R_th gives back exactly.
 
-Current and field laws (:class:`solver.compact.document.ActivatedLaw`), with x = 1/T - 1/T0
-from the FEM probe temperature and the fitted T0:
+Current law, I = G0 exp((a/T0) (1 - (T0/T)^kappa)) (V + S (T - T0)) at the FEM probe
+temperature: nonlinear least squares in the relative current error (the data span decades),
+started from the Arrhenius fit ln|I/V| = ln G0 - a (1/T - 1/T0) (kappa = 1, S = 0).
+Field law, ln(|E|/|V|) = ln E1 - a_E (1/T - 1/T0): linear least squares in log space.
 
-    ln |I / V| = ln G0 - (Ea_sigma q / k_B) x,    ln(|E| / |V|) = ln E1 - (Ea_E q / k_B) x
-
-also linear least squares, in log space (relative errors: the data span decades). With the
-thermal law they make the self-consistent electro-thermal model of solver.compact.laws:
-physical beyond the table, monotone at fixed T, and able to run away thermally as the FEM
-device does.
+Errors are 1-sigma standard errors from the residual variance and (J^T J)^-1 with J the
+Jacobian of the residuals at the optimum (the design matrix for a linear fit).
 """
 
 from __future__ import annotations
 
 import numpy as np
+from scipy.optimize import least_squares, minimize_scalar
 
-from solver.compact.document import ActivatedLaw, Branches, Estimate, ThermalBranch
-from solver.compact.laws import activated, activation_temperature
+from solver.compact.document import ActivatedLaw, Branches, CurrentLaw, Estimate, ThermalBranch
+from solver.compact.laws import ElectroThermal, activated, activation_temperature
 from solver.compact.table import RateTable
 
+POWER_SCALE_RANGE = (1e-3, 1e2)  # P_R searched within this x the branch's largest power
+POWER_SCALE_GRID = 241
+T0_SEARCH = (0.5, 2.0)  # a fitted T0 is searched within this x the config's reference
 
-def fit_thermal(table: RateTable) -> tuple[Estimate, Branches]:
-    """T0 and per-branch (R_th, beta) from the FEM power, current and probe temperature."""
-    positive, negative = table.branch("positive"), table.branch("negative")
-    design = np.column_stack([
-        np.ones_like(table.voltage),
-        table.power * positive, table.current * positive,
-        table.power * negative, table.current * negative,
-    ])
-    values, errors = _least_squares(design, table.T_probe)
-    branches = Branches(
-        positive=ThermalBranch(R_th=_estimate(values[1], errors[1]), beta=_estimate(values[2], errors[2]),
-                               points=int(positive.sum())),
-        negative=ThermalBranch(R_th=_estimate(values[3], errors[3]), beta=_estimate(values[4], errors[4]),
-                               points=int(negative.sum())),
+
+def fit_thermal(table: RateTable, ambient: float, pinned: bool = True) -> tuple[Estimate, Branches]:
+    """T0 and per-branch (R_th, dR_th, P_R, beta) from the FEM power, current and probe
+    temperature; T0 = `ambient` if `pinned`, else fitted (searched around `ambient`)."""
+    masks = [table.branch("positive"), table.branch("negative")]
+    if pinned:
+        T0 = float(ambient)
+    else:
+        search = minimize_scalar(lambda t: sum(_branch_fit(table, m, t)[1] for m in masks),
+                                 bounds=(T0_SEARCH[0] * ambient, T0_SEARCH[1] * ambient),
+                                 method="bounded", options={"xatol": 1e-9 * ambient})
+        T0 = float(search.x)
+    fits = [_branch_fit(table, m, T0)[0] for m in masks]
+    # Errors from the joint Jacobian: the branches share T0 when it is fitted.
+    columns, residuals = [], []
+    for mask, (R_th, dR_th, P_R, beta) in zip(masks, fits):
+        P, I, T = table.power[mask], table.current[mask], table.T_probe[mask]
+        decay = np.exp(-P / P_R)
+        block = np.column_stack([P, P * (1.0 - decay), -dR_th * P * decay * P / P_R**2, I])
+        columns.append((mask, block))
+        residuals.append(T0 + (R_th + dR_th * (1.0 - decay)) * P + beta * I - T)
+    n = len(table.voltage)
+    jacobian = np.zeros((n, 8 + (0 if pinned else 1)))
+    for k, (mask, block) in enumerate(columns):
+        jacobian[mask, 4 * k:4 * k + 4] = block
+    if not pinned:
+        jacobian[:, 8] = 1.0
+    used = np.zeros(n, dtype=bool)
+    for mask in masks:
+        used |= mask
+    residual = np.concatenate(residuals)
+    errors = _standard_errors(jacobian[used], residual)
+    branches = {}
+    for k, (name, mask) in enumerate(zip(("positive", "negative"), masks)):
+        values = fits[k]
+        e = errors[4 * k:4 * k + 4]
+        branches[name] = ThermalBranch(
+            R_th=_estimate(values[0], e[0]), delta_R_th=_estimate(values[1], e[1]),
+            power_scale=_estimate(values[2], e[2]), beta=_estimate(values[3], e[3]),
+            points=int(mask.sum()),
+        )
+    return _estimate(T0, 0.0 if pinned else errors[8]), Branches(**branches)
+
+
+def _branch_fit(table: RateTable, mask: np.ndarray, T0: float) -> tuple[tuple[float, ...], float]:
+    """((R_th, dR_th, P_R, beta), sum of squares) of one branch at a given T0."""
+    P, I, T = table.power[mask], table.current[mask], table.T_probe[mask]
+    target = T - T0
+    P_max = float(np.max(np.abs(P))) or 1.0
+
+    def solve(log_scale: float) -> tuple[np.ndarray, float]:
+        design = np.column_stack([P, P * (1.0 - np.exp(-P / np.exp(log_scale))), I])
+        scales = _column_scales(design)
+        coefficients, *_ = np.linalg.lstsq(design / scales, target, rcond=None)
+        residual = design / scales @ coefficients - target
+        return coefficients / scales, float(residual @ residual)
+
+    grid = np.log(P_max) + np.linspace(np.log(POWER_SCALE_RANGE[0]), np.log(POWER_SCALE_RANGE[1]),
+                                       POWER_SCALE_GRID)
+    profile = [solve(g)[1] for g in grid]
+    k = int(np.argmin(profile))
+    low, high = grid[max(k - 1, 0)], grid[min(k + 1, len(grid) - 1)]
+    refined = minimize_scalar(lambda g: solve(g)[1], bounds=(low, high), method="bounded",
+                              options={"xatol": 1e-10})
+    best = refined.x if refined.fun < profile[k] else grid[k]
+    (R_th, dR_th, beta), sse = solve(best)
+    return (float(R_th), float(dR_th), float(np.exp(best)), float(beta)), sse
+
+
+def fit_current(table: RateTable, T0: float) -> CurrentLaw:
+    """G0, activation energy, conduction exponent and Seebeck coefficient of the current law."""
+    used = (table.voltage != 0) & (table.current * table.voltage > 0)
+    V, I, T = table.voltage[used], table.current[used], table.T_probe[used]
+    # Start: Arrhenius in the probe temperature, no EMF.
+    x = 1.0 / T - 1.0 / T0
+    design = np.column_stack([np.ones_like(x), -x])
+    (log_G0, a), _ = _least_squares(design, np.log(I / V))
+
+    def law(theta: np.ndarray) -> np.ndarray:
+        return ElectroThermal(T0, float(np.exp(theta[0])), theta[1], theta[2], theta[3],
+                              0.0, 0.0, 1.0, 0.0).current(V, T)
+
+    def residual(theta: np.ndarray) -> np.ndarray:
+        return law(theta) / I - 1.0
+
+    start = np.array([log_G0, a, 1.0, 0.0])
+    with np.errstate(over="ignore", invalid="ignore"):
+        result = least_squares(residual, start, x_scale=np.array([1.0, max(abs(a), 1.0), 1.0, 1e-4]),
+                               method="lm", xtol=1e-15, ftol=1e-15, gtol=1e-15, max_nfev=20000)
+    theta = result.x if np.all(np.isfinite(result.fun)) else start
+    errors = _standard_errors(_jacobian(residual, theta), residual(theta))
+    per_ev = activation_temperature(1.0)
+    G0 = float(np.exp(theta[0]))
+    return CurrentLaw(
+        scale=_estimate(G0, G0 * errors[0]),
+        activation_energy=_estimate(theta[1] / per_ev, errors[1] / per_ev),
+        conduction_exponent=_estimate(theta[2], errors[2]),
+        seebeck=_estimate(theta[3], errors[3]),
+        max_relative_error=float(np.max(np.abs(residual(theta)))),
     )
-    return _estimate(values[0], errors[0]), branches
 
 
-def fit_activated(table: RateTable, T0: float, values: np.ndarray, odd: bool) -> ActivatedLaw:
-    """Fit scale and activation energy of y = s(V) scale |V| exp(-a (1/T - 1/T0))."""
-    oriented = values * np.sign(table.voltage) if odd else values
-    used = (table.voltage != 0) & (oriented > 0)
+def fit_field(table: RateTable, T0: float) -> ActivatedLaw:
+    """E1 and activation energy of |E| = E1 |V| exp(-a_E (1/T - 1/T0))."""
+    used = (table.voltage != 0) & (table.E_probe > 0)
     x = 1.0 / table.T_probe[used] - 1.0 / T0
     design = np.column_stack([np.ones_like(x), -x])
-    target = np.log(oriented[used] / np.abs(table.voltage[used]))
+    target = np.log(table.E_probe[used] / np.abs(table.voltage[used]))
     (log_scale, a), (log_scale_error, a_error) = _least_squares(design, target)
     per_ev = activation_temperature(1.0)
     scale = float(np.exp(log_scale))
@@ -60,8 +149,20 @@ def fit_activated(table: RateTable, T0: float, values: np.ndarray, odd: bool) ->
     return ActivatedLaw(
         scale=_estimate(scale, scale * log_scale_error),
         activation_energy=_estimate(a / per_ev, a_error / per_ev),
-        max_relative_error=float(np.max(np.abs(predicted / oriented[used] - 1.0))),
+        max_relative_error=float(np.max(np.abs(predicted / table.E_probe[used] - 1.0))),
     )
+
+
+def _jacobian(residual, theta: np.ndarray) -> np.ndarray:
+    """Central differences, step relative to each parameter's size."""
+    columns = []
+    for i in range(len(theta)):
+        step = 1e-6 * max(abs(theta[i]), 1e-6 if i == 3 else 1.0)
+        up, down = theta.copy(), theta.copy()
+        up[i] += step
+        down[i] -= step
+        columns.append((residual(up) - residual(down)) / (2 * step))
+    return np.column_stack(columns)
 
 
 def _column_scales(design: np.ndarray) -> np.ndarray:
@@ -70,18 +171,31 @@ def _column_scales(design: np.ndarray) -> np.ndarray:
     return np.where(scales > 0, scales, 1.0)
 
 
+def _standard_errors(jacobian: np.ndarray, residual: np.ndarray) -> np.ndarray:
+    """sqrt(diag(sigma^2 (J^T J)^-1)), sigma^2 from the residual and the degrees of freedom."""
+    scales = _column_scales(jacobian)
+    scaled = jacobian / scales
+    dof = max(len(residual) - jacobian.shape[1], 1)
+    variance = float(residual @ residual) / dof
+    covariance = variance * np.linalg.pinv(scaled.T @ scaled)
+    errors = np.sqrt(np.clip(np.diag(covariance), 0.0, None)) / scales
+    return np.where(np.isfinite(errors), errors, 0.0)
+
+
 def _least_squares(design: np.ndarray, target: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Coefficients and their standard errors for an unconstrained linear fit."""
     scales = _column_scales(design)
-    scaled = design / scales
-    coefficients, *_ = np.linalg.lstsq(scaled, target, rcond=None)
-    residual = target - scaled @ coefficients
-    dof = max(len(target) - design.shape[1], 1)
-    variance = float(residual @ residual) / dof
-    covariance = variance * np.linalg.pinv(scaled.T @ scaled)
-    errors = np.sqrt(np.clip(np.diag(covariance), 0.0, None))
-    return coefficients / scales, errors / scales
+    coefficients, *_ = np.linalg.lstsq(design / scales, target, rcond=None)
+    coefficients = coefficients / scales
+    return coefficients, _standard_errors(design, design @ coefficients - target)
 
 
 def _estimate(value: float, error: float) -> Estimate:
     return Estimate(value=float(value), error=float(error))
+
+
+def zero_bias_temperature(bc_temperatures: list[float]) -> float | None:
+    """The ambient when every thermal boundary that is not insulated has the same temperature
+    (the probe then sits at it at zero bias), else None."""
+    distinct = set(bc_temperatures)
+    return distinct.pop() if len(distinct) == 1 else None

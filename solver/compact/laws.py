@@ -1,27 +1,45 @@
 """The equations of the compact model, shared by the Python model and the Verilog-A export.
 
-    I(V, T)   = G0 V exp(-a_sigma (1/T - 1/T0))        a = Ea q / k_B  [K]
-    |E|(V, T) = E1 |V| exp(-a_E (1/T - 1/T0))
-    T         = T0 + R_th,b V I(V, T) + beta_b I(V, T)  b = branch of sign(V)
+With T the probe temperature, T0 the ambient and V the signed device voltage:
 
-The last line is a fixed point in T: f(T) = T0 + h G(T) - T = 0 with h = R_th V^2 + beta V
-and G the conductance. Because an Arrhenius conductance saturates at high T, f has at least
-one root for any h, and up to three where self-heating bends the curve into an S (thermal
-runaway). The steady state reached by raising the voltage from zero is the lowest root, found
-here without any starting guess, in the same fixed sequence of operations that
+    G(T)      = G0 exp((a_sigma / T0) (1 - (T0/T)^kappa))        a = Ea q / k_B  [K]
+    I(V, T)   = G(T) (V + S (T - T0))
+    R_th(P)   = R_th + dR_th (1 - exp(-P / P_R))                  P = V I
+    T         = T0 + R_th,b(P) P + beta_b I                       b = branch of sign(V)
+    |E|(V, T) = E1 |V| exp(-a_E (1/T - 1/T0))
+
+Conductance: an activated law in the temperature T_c = T0 (T/T0)^kappa of the conducting
+path, which is not the probe: kappa = 1 is plain Arrhenius in the probe temperature, kappa < 1
+a path that heats less than the probe (T_c stays positive for every T and kappa, so the law
+is defined on the whole scan below). S (V/K) is the effective Seebeck coefficient of the cell:
+the thermoelectric EMF S (T - T0) of the hot junction adds to the applied voltage, which is
+what makes the current (and the heating) polarity-dependent at equal |V|.
+
+Thermal law: the issue-7 lumped form T = T0 + R_th P + beta I per polarity branch, with a
+thermal resistance that rises with power from R_th (the low-power value) by dR_th over the
+power scale P_R; dR_th = 0 is the constant-R_th law. The rise is the probe seeing a growing
+share of the heat: the activated CMO conductance draws current, and with it the Joule heat,
+into the hot spot under the probe as the power grows. beta I is the polarity-odd Peltier part.
+
+The last line of the first block is a fixed point in T: f(T) = T0 + (R_th(P) V + beta) I(V, T)
+- T = 0. f > 0 at low T (the heating term vanishes with V and is a small fraction of T0 - T
+where T << T0), and the steady state reached by raising the voltage from zero is the lowest
+root, found here without any starting guess, in the same fixed sequence of operations that
 compact_model.va performs (so both agree to rounding):
 
 1. scan T_k = T0 exp(ln(SCAN_LOW) + k ln(SCAN_HIGH/SCAN_LOW)/(SCAN_POINTS-1)) upwards for
-   the first k with f(T_k) <= 0 (f > 0 at low T because G vanishes there);
+   the first k with f(T_k) <= 0;
 2. bisect that bracket BISECTION_STEPS times;
-3. one Newton step, which is below rounding in value and gives a circuit simulator the
-   implicit derivative dT/dV through automatic differentiation.
+3. one Newton step with the analytic f'(T), which is below rounding in value and gives a
+   circuit simulator the implicit derivative dT/dV through automatic differentiation.
 
 No root below SCAN_HIGH T0 (no steady state in any physical range: runaway) gives
 T = SCAN_HIGH T0, an unmistakably unphysical marker that a circuit simulator can still carry.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -43,40 +61,84 @@ def activation_temperature(activation_energy_ev: float) -> float:
 
 
 def activated(scale: float, activation_energy_ev: float, T0: float, voltage, temperature) -> np.ndarray:
-    """scale |V| exp(-a (1/T - 1/T0)), element-wise (no sign)."""
+    """scale |V| exp(-a (1/T - 1/T0)), element-wise (no sign): the probe-field law."""
     a = activation_temperature(activation_energy_ev)
     T = np.asarray(temperature, dtype=float)
     with np.errstate(over="ignore", divide="ignore"):
         return scale * np.abs(np.asarray(voltage, dtype=float)) * np.exp(-a * (1.0 / T - 1.0 / T0))
 
 
-def steady_temperature(voltage, T0: float, R_th, beta, G0: float, activation_energy_ev: float) -> np.ndarray:
-    """Lowest root T of T0 + (R_th V^2 + beta V) G(T) - T = 0, element-wise over V.
+@dataclass(frozen=True)
+class ElectroThermal:
+    """The numbers of the coupled current and thermal laws (branch values may be arrays,
+    one per voltage). Temperatures in K, a_sigma = Ea_sigma q / k_B in K."""
 
-    `R_th` and `beta` may be arrays (the branch values per voltage)."""
-    v = np.atleast_1d(np.asarray(voltage, dtype=float))
-    h = np.broadcast_to(np.asarray(R_th, dtype=float) * v * v + np.asarray(beta, dtype=float) * v,
-                        v.shape).reshape(-1, 1)
-    a = activation_temperature(activation_energy_ev)
+    T0: float
+    G0: float  # S, conductance at T0
+    a_sigma: float  # K
+    kappa: float  # conduction-path exponent
+    seebeck: float  # V/K
+    R_th: np.ndarray | float  # K/W at low power
+    dR_th: np.ndarray | float  # K/W, rise at high power
+    P_R: np.ndarray | float  # W, power scale of the rise
+    beta: np.ndarray | float  # K/A
 
-    def residual(T: np.ndarray) -> np.ndarray:
+    def conductance(self, T):
         with np.errstate(over="ignore"):
-            return T0 + h * (G0 * np.exp(-a * (1.0 / T - 1.0 / T0))) - T
+            return self.G0 * np.exp(self.a_sigma / self.T0 * (1.0 - (self.T0 / T) ** self.kappa))
 
+    def current(self, v, T):
+        """Signed current at voltage v and probe temperature T."""
+        return self.conductance(T) * (v + self.seebeck * (T - self.T0))
+
+    def thermal_resistance(self, power):
+        return self.R_th + self.dR_th * (1.0 - np.exp(-power / self.P_R))
+
+    def balance(self, v, T):
+        """f(T) = T0 + (R_th(P) V + beta) I - T."""
+        current = self.current(v, T)
+        return self.T0 + (self.thermal_resistance(v * current) * v + self.beta) * current - T
+
+    def balance_slope(self, v, T):
+        """df/dT, analytic."""
+        conductance = self.conductance(T)
+        emf = v + self.seebeck * (T - self.T0)
+        current = conductance * emf
+        d_conductance = conductance * self.a_sigma / self.T0 * self.kappa * (self.T0 / T) ** self.kappa / T
+        d_current = d_conductance * emf + conductance * self.seebeck
+        decay = np.exp(-v * current / self.P_R)
+        resistance = self.R_th + self.dR_th * (1.0 - decay)
+        d_resistance = self.dR_th * decay * v * d_current / self.P_R
+        return d_resistance * v * current + (resistance * v + self.beta) * d_current - 1.0
+
+
+def steady_temperature(voltage, law: ElectroThermal) -> np.ndarray:
+    """Lowest root T of law.balance(V, T) = 0, element-wise over V (branch values of `law`
+    broadcast against V)."""
+    v = np.atleast_1d(np.asarray(voltage, dtype=float))
+    shape = v.shape
+    column = v.reshape(-1, 1)
+
+    def per_point(name):
+        return np.broadcast_to(np.asarray(getattr(law, name), dtype=float), shape).reshape(-1, 1)
+
+    law = ElectroThermal(law.T0, law.G0, law.a_sigma, law.kappa, law.seebeck,
+                         *(per_point(name) for name in ("R_th", "dR_th", "P_R", "beta")))
+    T0 = law.T0
     grid = T0 * np.exp(SCAN_START + SCAN_STEP * np.arange(SCAN_POINTS))
-    below = residual(grid[None, :]) <= 0
+    with np.errstate(over="ignore", invalid="ignore"):
+        below = law.balance(column, grid[None, :]) <= 0
     found = below.any(axis=1)
     k = np.where(found, below.argmax(axis=1), SCAN_POINTS - 1)
     low = grid[np.maximum(k - 1, 0)].reshape(-1, 1)
     high = grid[k].reshape(-1, 1)
-    for _ in range(BISECTION_STEPS):
-        middle = 0.5 * (low + high)
-        positive = residual(middle) > 0
-        low = np.where(positive, middle, low)
-        high = np.where(positive, high, middle)
-    T = 0.5 * (low + high)
-    G = G0 * np.exp(-a * (1.0 / T - 1.0 / T0))
-    slope = h * G * a / (T * T) - 1.0
-    T = T - residual(T) / slope
+    with np.errstate(over="ignore", invalid="ignore"):
+        for _ in range(BISECTION_STEPS):
+            middle = 0.5 * (low + high)
+            positive = law.balance(column, middle) > 0
+            low = np.where(positive, middle, low)
+            high = np.where(positive, high, middle)
+        T = 0.5 * (low + high)
+        T = T - law.balance(column, T) / law.balance_slope(column, T)
     T = np.where(found.reshape(-1, 1), T, grid[-1])
     return T.reshape(np.shape(voltage))

@@ -26,6 +26,7 @@ from solver.compact.document import (
     ActivatedLaw,
     Branches,
     CompactModelDocument,
+    CurrentLaw,
     Estimate,
     FiguresOfMerit,
     Polarities,
@@ -36,7 +37,12 @@ from solver.compact.document import (
     read_document,
 )
 from solver.compact.kinetics import switching_rate
-from solver.compact.laws import activated, steady_temperature
+from solver.compact.laws import (
+    ElectroThermal,
+    activated,
+    activation_temperature,
+    steady_temperature,
+)
 from solver.config.schema import Kinetics
 
 POLARITY_SIGNS = {"positive": 1.0, "negative": -1.0}
@@ -48,7 +54,7 @@ class CompactModel:
     """A fitted device: lumped thermal law, current and field laws, kinetics, FEM table."""
 
     def __init__(self, kinetics: Kinetics, table: Table, T0: Estimate, branches: Branches,
-                 current_law: ActivatedLaw, field_law: ActivatedLaw,
+                 current_law: CurrentLaw, field_law: ActivatedLaw,
                  document: Optional[CompactModelDocument] = None):
         self.kinetics = kinetics
         self.table = table
@@ -74,19 +80,31 @@ class CompactModel:
 
     # -- the fitted law --------------------------------------------------------------------
 
-    def temperature(self, voltage) -> np.ndarray:
-        """T_probe [K]: the steady state of the thermal law (solver.compact.laws)."""
+    def electro_thermal(self, voltage) -> ElectroThermal:
+        """The coupled laws with the branch values of each voltage (solver.compact.laws)."""
         v = np.asarray(voltage, dtype=float)
+        positive = v >= 0
         pos, neg = self.branches.positive, self.branches.negative
-        R_th = np.where(v >= 0, pos.R_th.value, neg.R_th.value)
-        beta = np.where(v >= 0, pos.beta.value, neg.beta.value)
+
+        def branch(name: str) -> np.ndarray:
+            return np.where(positive, getattr(pos, name).value, getattr(neg, name).value)
+
         law = self.current_law
-        return steady_temperature(v, self.T0, R_th, beta, law.scale.value, law.activation_energy.value)
+        return ElectroThermal(
+            self.T0, law.scale.value, activation_temperature(law.activation_energy.value),
+            law.conduction_exponent.value, law.seebeck.value,
+            branch("R_th"), branch("delta_R_th"), branch("power_scale"), branch("beta"),
+        )
+
+    def temperature(self, voltage) -> np.ndarray:
+        """T_probe [K]: the steady state of the coupled laws (solver.compact.laws)."""
+        return steady_temperature(voltage, self.electro_thermal(voltage))
 
     def current(self, voltage) -> np.ndarray:
         """I [A], positive from top to bottom electrode, at signed device voltage [V]."""
         v = np.asarray(voltage, dtype=float)
-        return np.sign(v) * self._activated(self.current_law, v, self.temperature(v))
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self.electro_thermal(v).current(v, self.temperature(v))
 
     def power(self, voltage) -> np.ndarray:
         """P = V I [W]."""
@@ -95,20 +113,21 @@ class CompactModel:
     def field(self, voltage) -> np.ndarray:
         """|E| at the probe [V/m]."""
         v = np.asarray(voltage, dtype=float)
-        return self._activated(self.field_law, v, self.temperature(v))
+        return self._field(v, self.temperature(v))
 
     def rate(self, voltage) -> np.ndarray:
         """Switching rate [Hz] from the kinetics at the law's T and E."""
         v = np.asarray(voltage, dtype=float)
         T = self.temperature(v)
         with np.errstate(over="ignore", invalid="ignore"):
-            return switching_rate(self.kinetics, T, self._activated(self.field_law, v, T))
+            return switching_rate(self.kinetics, T, self._field(v, T))
 
     def delta_per_pulse(self, voltage) -> np.ndarray:
         """rate x pulse width."""
         return self.rate(voltage) * self.kinetics.pulse_width
 
-    def _activated(self, law: ActivatedLaw, v: np.ndarray, T: np.ndarray) -> np.ndarray:
+    def _field(self, v: np.ndarray, T: np.ndarray) -> np.ndarray:
+        law = self.field_law
         return activated(law.scale.value, law.activation_energy.value, self.T0, v, T)
 
     # -- the FEM table, the law beyond it ---------------------------------------------------

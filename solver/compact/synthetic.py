@@ -1,17 +1,21 @@
 """A lumped synthetic device with known parameters: sweeps and compact models without FEM.
 
-Tests check the fit against it (known R_th and beta must come back), and benchmarks and demos
-use it where no FEM sweep exists. The device is self-consistent: a filament conductance
-that rises with temperature (NTC, Arrhenius) heats itself through the lumped law the fit
+Tests check the fit against it (known R_th, its rise, beta and the current law must come
+back), and benchmarks and demos use it where no FEM sweep exists. The device is
+self-consistent: a filament conductance that rises with temperature (NTC, Arrhenius), driven
+by the applied voltage plus a thermoelectric EMF, heats itself through the lumped law the fit
 assumes,
 
-    T = T0 + R_th,b V I + beta_b I,    I = G0 exp(-Ea_sigma/k (1/T_c - 1/T0)) V,
+    T = T0 + R_th,b(P) P + beta_b I,    R_th,b(P) = R_th,b + dR_th,b (1 - exp(-P / P_R,b)),
+    I = G0 exp(-Ea_sigma/k (1/T_c - 1/T0)) (V + S (T - T0)),    P = V I,
 
 solved for T at each voltage. The conducting region runs hotter than the probe,
 T_c - T0 = conduction_heating (T - T0), and the probe field is E = field_per_volt |V|
-(1 + field_heating (T - T0)/T0): neither is exactly the fitted form, so the fit has a
-residual to report, as it will with FEM data. Default numbers mimic the default FEM device (REFERENCES.md, JART v1b: R_th of
-order 1e7 K/W; tens of uA; a Peltier asymmetry of tens of K); they are assumed, not measured.
+(1 + field_heating (T - T0)/T0): neither is exactly the fitted form unless
+conduction_heating = 1 and field_heating = 0, so by default the fit has a residual to report,
+as it will with FEM data. Default numbers mimic the default FEM device (REFERENCES.md, JART
+v1b: R_th of order 1e7 K/W; tens of uA; a Peltier asymmetry of tens of K); they are assumed,
+not measured. The rise of R_th and the EMF are off (0) by default.
 """
 
 from __future__ import annotations
@@ -44,12 +48,17 @@ class LumpedDevice:
     field_per_volt: float = 6.0e7  # 1/m
     conduction_heating: float = 1.1  # (T_c - T0) / (T - T0)
     field_heating: float = 0.05  # relative field rise per T0 of heating
+    delta_R_th_positive: float = 0.0  # K/W, rise of R_th at high power
+    delta_R_th_negative: float = 0.0  # K/W
+    power_scale_positive: float = 1.0e-4  # W, power scale of the rise
+    power_scale_negative: float = 1.0e-4  # W
+    seebeck: float = 0.0  # V/K, thermoelectric EMF per kelvin of probe heating
 
     def solve(self, voltage: Iterable[float]) -> dict[str, np.ndarray]:
         """current, power, T_probe, E_probe at each device voltage."""
         v = np.asarray(list(voltage), dtype=float)
         T = np.array([self._temperature(x) for x in v])
-        current = self._conductance(self.T0 + self.conduction_heating * (T - self.T0)) * v
+        current = self._current(v, T)
         field = self.field_per_volt * np.abs(v) * (1.0 + self.field_heating * (T - self.T0) / self.T0)
         return {"voltage": v, "current": current, "power": v * current, "T_probe": T, "E_probe": field}
 
@@ -57,13 +66,20 @@ class LumpedDevice:
         return self.G0 * np.exp(-self.activation_sigma * ELEMENTARY_CHARGE / BOLTZMANN
                                 * (1.0 / T - 1.0 / self.T0))
 
+    def _current(self, v, T):
+        conductance = self._conductance(self.T0 + self.conduction_heating * (T - self.T0))
+        return conductance * (v + self.seebeck * (T - self.T0))
+
     def _temperature(self, v: float) -> float:
-        R_th, beta = ((self.R_th_positive, self.beta_positive) if v >= 0
-                      else (self.R_th_negative, self.beta_negative))
+        R_th, dR_th, P_R, beta = (
+            (self.R_th_positive, self.delta_R_th_positive, self.power_scale_positive, self.beta_positive)
+            if v >= 0 else
+            (self.R_th_negative, self.delta_R_th_negative, self.power_scale_negative, self.beta_negative))
 
         def balance(T: float) -> float:
-            current = self._conductance(self.T0 + self.conduction_heating * (T - self.T0)) * v
-            return self.T0 + R_th * v * current + beta * current - T
+            current = self._current(v, T)
+            power = v * current
+            return self.T0 + (R_th + dR_th * (1.0 - np.exp(-power / P_R))) * power + beta * current - T
 
         # The lowest root: the steady state reached by raising the voltage from zero.
         grid = np.geomspace(0.2 * self.T0, 100.0 * self.T0, 2000)

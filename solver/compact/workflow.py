@@ -29,7 +29,7 @@ from solver.compact.document import (
     write_document,
 )
 from solver.compact.export_csv import write_csv
-from solver.compact.fitting import fit_activated, fit_thermal
+from solver.compact.fitting import fit_current, fit_field, fit_thermal, zero_bias_temperature
 from solver.compact.model import CompactModel
 from solver.compact.plots import plot_compact_model
 from solver.compact.stored_config import stored_config
@@ -37,6 +37,7 @@ from solver.compact.table import RateTable, build_rate_tables
 from solver.compact.verilog_a import write_verilog_a
 from solver.config import Config, config_data
 from solver.config.keypath import get_path
+from solver.config.schema import Convective, FixedTemperature
 from solver.config.yamlio import parse_yaml
 from solver.errors import ConfigError, InputError
 from solver.sweep.store import read_sweep
@@ -91,9 +92,11 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
               sweep_path: str, overrides: list[str]) -> CompactModel:
     """Fit one rate table and return the model with its complete document."""
     kinetics = config.kinetics
-    T0, branches = fit_thermal(table)
-    current = fit_activated(table, T0.value, table.current, odd=True)
-    field = fit_activated(table, T0.value, table.E_probe, odd=False)
+    ambient = zero_bias_temperature(_boundary_temperatures(config))
+    pinned = ambient is not None
+    T0, branches = fit_thermal(table, ambient if pinned else config.thermal.reference_temperature, pinned)
+    current = fit_current(table, T0.value)
+    field = fit_field(table, T0.value)
     document_table = Table(
         point_id=list(table.point_id),
         **{name: [float(x) for x in getattr(table, name)] for name in (
@@ -101,8 +104,8 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
             "delta_per_pulse")},
     )
     model = CompactModel(kinetics, document_table, T0, branches, current, field)
-    fit = Fit(T0=T0, branches=branches, current=current, field=field,
-              residuals=_residuals(model, table))
+    fit = Fit(T0=T0, T0_source="ambient" if pinned else "fitted", branches=branches, current=current,
+              field=field, residuals=_residuals(model, table))
     document = CompactModelDocument(
         format=FORMAT,
         version=VERSION,
@@ -124,14 +127,22 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
     return CompactModel.from_document(document)
 
 
+def _boundary_temperatures(config: Config) -> list[float]:
+    """Temperatures of the thermal boundaries that are not insulated (fixed or convective)."""
+    temperatures = []
+    for bc in (config.thermal.top, config.thermal.bottom, config.thermal.outer):
+        if isinstance(bc, FixedTemperature):
+            temperatures.append(float(bc.temperature))
+        elif isinstance(bc, Convective):
+            temperatures.append(float(bc.ambient))
+    return temperatures
+
+
 def _residuals(model: CompactModel, table: RateTable) -> Residuals:
     """Largest deviations of the compact model from the FEM table."""
     voltage = table.voltage
-    positive = voltage >= 0
-    branches = model.branches
-    R_th = np.where(positive, branches.positive.R_th.value, branches.negative.R_th.value)
-    beta = np.where(positive, branches.positive.beta.value, branches.negative.beta.value)
-    thermal_law = model.T0 + R_th * table.power + beta * table.current
+    law = model.electro_thermal(voltage)  # the thermal law with the FEM power and current:
+    thermal_law = model.T0 + law.thermal_resistance(table.power) * table.power + law.beta * table.current
     law_rate = model.rate(voltage)
     both = (table.rate > 0) & (law_rate > 0)
     dlog = np.abs(np.log10(law_rate[both]) - np.log10(table.rate[both]))
@@ -171,9 +182,11 @@ def _summary(model: CompactModel) -> str:
 
     return (
         f"fit{' [' + label + ']' if label else ''}: {len(doc.table.voltage)} points; "
-        f"T0 = {fit.T0.value:.2f} K, R_th = {pos.R_th.value:.4g} / {neg.R_th.value:.4g} K/W, "
+        f"T0 = {fit.T0.value:.2f} K ({fit.T0_source}), R_th = {pos.R_th.value:.4g} / {neg.R_th.value:.4g} K/W "
+        f"rising by {pos.delta_R_th.value:.4g} / {neg.delta_R_th.value:.4g} K/W, "
         f"beta = {pos.beta.value:.4g} / {neg.beta.value:.4g} K/A (+/-); "
         f"max |dT| = {fit.residuals.max_abs_dT:.3g} K, "
+        f"max |dI/I| = {fit.residuals.max_relative_current:.3g}, "
         f"max |dlog10 rate| = {fit.residuals.max_abs_dlog10_rate:.3g}\n"
         f"  V_write = {volts(merit.V_write.positive)} / {volts(merit.V_write.negative)}, "
         f"nonlinearity V/2 = {ratio(merit.nonlinearity_half_select.positive)} / "
