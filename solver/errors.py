@@ -20,3 +20,9 @@ class InputError(FilathermError):
 
 class ConfigError(InputError):
     """A configuration file, override or key path that cannot be accepted."""
+
+
+class Interrupted(FilathermError):
+    """Stopped by the user (Ctrl-C / SIGINT) after saving what was done; exit code 130."""
+
+    exit_code = 130

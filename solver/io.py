@@ -8,12 +8,13 @@ from __future__ import annotations
 import json
 import math
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
 
-from solver.errors import InputError
+from solver.errors import FilathermError, InputError
 
 # mkstemp creates 0600 files; results should get the permissions any new file would get.
 _UMASK = os.umask(0)
@@ -38,19 +39,70 @@ def ensure_dir(path: str | Path) -> Path:
 
 @contextmanager
 def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary path beside `target`; on success it is renamed onto `target`."""
+    """Yield a temporary path beside `target`; on success it is renamed onto `target`.
+
+    A failed write (disk full, I/O error) leaves `target` as it was and becomes a one-line
+    FilathermError naming the file."""
     target = Path(target)
     ensure_dir(target.parent)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as err:
+        raise FilathermError(f"{target}: cannot write ({err.strerror})") from None
     os.close(fd)
     tmp_path = Path(tmp)
     os.chmod(tmp_path, 0o666 & ~_UMASK)
     try:
         yield tmp_path
         os.replace(tmp_path, target)
+    except OSError as err:
+        tmp_path.unlink(missing_ok=True)
+        raise FilathermError(f"{target}: cannot write ({err.strerror or err}); the previous version is "
+                             "untouched") from None
     except BaseException:
         tmp_path.unlink(missing_ok=True)
         raise
+
+
+class StagedFiles:
+    """Files written by a library into a hidden staging directory beside their target
+    directory, moved into place together by `commit` (XDMF writes an .xdmf that names its .h5,
+    so the pair must keep its names). Collective over `comm` when one is given."""
+
+    def __init__(self, directory: str | Path, comm=None):
+        self.directory = ensure_dir(directory)
+        self.comm = comm
+        staging = None
+        if comm is None or comm.rank == 0:
+            try:
+                staging = tempfile.mkdtemp(prefix=".staging.", dir=self.directory)
+            except OSError as err:
+                staging = err
+        if comm is not None:
+            staging = comm.bcast(staging, root=0)
+        if isinstance(staging, OSError):
+            raise FilathermError(f"{self.directory}: cannot write ({staging.strerror})")
+        self.staging = Path(staging)
+
+    def path(self, name: str) -> Path:
+        return self.staging / name
+
+    def commit(self) -> None:
+        if self.comm is not None:
+            self.comm.barrier()
+        if self.comm is None or self.comm.rank == 0:
+            try:
+                for item in sorted(self.staging.iterdir()):
+                    os.replace(item, self.directory / item.name)
+                self.staging.rmdir()
+            except OSError as err:
+                raise FilathermError(f"{self.directory}: cannot write ({err.strerror})") from None
+        if self.comm is not None:
+            self.comm.barrier()
+
+    def discard(self) -> None:
+        if self.comm is None or self.comm.rank == 0:
+            shutil.rmtree(self.staging, ignore_errors=True)
 
 
 def write_text_atomic(target: str | Path, text: str) -> Path:

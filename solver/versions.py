@@ -23,8 +23,10 @@ def versions() -> dict[str, str]:
     except ImportError:
         out["petsc"] = "missing"
     try:
-        import gmsh
+        from solver.geometry.session import keep_sigint
 
+        with keep_sigint():  # importing gmsh resets Ctrl-C handling
+            import gmsh
         out["gmsh"] = gmsh.__version__
     except ImportError:
         out["gmsh"] = "missing"

@@ -61,7 +61,7 @@ def _mutate(data, path, action, value):
     return data
 
 
-@settings(max_examples=600, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=600, deadline=10_000, suppress_health_check=list(HealthCheck))
 @given(
     mutations=st.lists(
         st.tuples(st.sampled_from(PATHS), st.sampled_from(["replace", "delete", "add_key", "wrap"]),
@@ -78,5 +78,35 @@ def test_random_mutations_give_a_config_or_a_one_line_config_error(mutations):
             continue  # an earlier mutation removed or replaced this path
     try:
         validate_config(data)
+    except ConfigError as err:
+        assert "\n" not in str(err)
+
+
+# YAML text as a user (or an attacker) might type it: anchors and aliases, deep nesting,
+# odd scalars, tabs, control characters, truncation. 400 examples here + 600 mutations above.
+BASE_TEXT = DEFAULT_CONFIG.read_text()
+
+yaml_fragments = st.one_of(
+    st.sampled_from([
+        "a: &x [1, 2]\nb: *x\n", "&a [*a]\n", "x: *undefined\n", "{" * 200 + "}" * 200, "[" * 3000,
+        "- - - - - - - - - - - - -\n" * 50, "!!python/object:os.system ls\n", "? [a, b]\n: c\n",
+        "name: !!binary aGVsbG8=\n", "\t\tname: tabs\n", "name: \x00\x07\n", "units: 1e999\n",
+        "geometry: {radius: .nan}\n", "mesh: {size: -.inf}\n", "key: 2001-12-14t21:59:43.10-05:00\n",
+        "<<: {name: merged}\n", "a: &a {b: &b {c: *a}}\n", "%YAML 1.1\n---\nname: x\n...\n---\nname: y\n",
+    ]),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs",)), max_size=200),
+)
+
+
+@settings(max_examples=400, deadline=10_000, suppress_health_check=list(HealthCheck))
+@given(fragment=yaml_fragments, cut=st.integers(min_value=0, max_value=len(BASE_TEXT)),
+       position=st.sampled_from(["replace", "append", "truncate", "insert"]))
+def test_random_yaml_text_gives_a_config_or_a_one_line_config_error(fragment, cut, position):
+    from solver.config.yamlio import parse_yaml
+
+    text = {"replace": fragment, "append": BASE_TEXT + "\n" + fragment, "truncate": BASE_TEXT[:cut],
+            "insert": BASE_TEXT[:cut] + fragment + BASE_TEXT[cut:]}[position]
+    try:
+        validate_config(parse_yaml(text, "fuzz.yaml"))
     except ConfigError as err:
         assert "\n" not in str(err)

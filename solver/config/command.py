@@ -12,7 +12,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from solver.cli import is_root_rank, load_config_from_args, say
+    from solver.cli import is_root_rank, load_config_from_args, refuse_overwrite, say
     from solver.config import config_to_yaml
 
     text = config_to_yaml(load_config_from_args(args))
@@ -20,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
         from solver.io import write_text_atomic
 
         target = Path(args.output) / "config.yaml"
+        refuse_overwrite(target, args.force)
         write_text_atomic(target, text)
         say(f"resolved config written to {target}", args.quiet)
     elif is_root_rank():

@@ -20,6 +20,27 @@ import ufl
 VERSION = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
 HAS_BASIX_UFL = VERSION >= (0, 7)
 
+def _silence_hdf5_error_stacks() -> None:
+    """HDF5 prints its whole error stack to stderr before DOLFINx raises RuntimeError (a full
+    disk gives ~40 lines); the exception is what we report, so turn the printing off in every
+    HDF5 library loaded in this process (DOLFINx's MPI build and h5py's may differ)."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "libhdf5" in line and ".so" in line}
+    except OSError:
+        return
+    for path in paths:
+        try:
+            library = ctypes.CDLL(path)
+            library.H5Eset_auto2(ctypes.c_int64(0), None, None)  # H5E_DEFAULT, no printing
+        except (OSError, AttributeError):
+            continue
+
+
+_silence_hdf5_error_stacks()
+
 # FFCx installs a root log handler (logging.basicConfig) and its JIT compiles through
 # distutils with verbose=True, which lowers the root level to INFO: every first solve of a new
 # form would print compiler command lines. Keep that handler to warnings and above.

@@ -17,6 +17,7 @@ from solver.config.schema import Config
 from solver.errors import FilathermError, InputError
 from solver.fem import compat
 from solver.geometry.cell import CellModel, Region, generate, triangles_by_region
+from solver.geometry.session import keep_sigint
 
 
 @dataclass
@@ -61,6 +62,12 @@ class CellMesh:
 def build_mesh(config: Config, comm=MPI.COMM_WORLD, msh_path: Optional[Path] = None,
                keep_plot_data: bool = False, verbose: bool = False) -> CellMesh:
     """Mesh the config's cell with Gmsh on rank 0 of `comm` and distribute it over `comm`."""
+    with keep_sigint():
+        return _build_mesh(config, comm, msh_path, keep_plot_data, verbose)
+
+
+def _build_mesh(config: Config, comm, msh_path: Optional[Path], keep_plot_data: bool,
+                verbose: bool) -> CellMesh:
     import gmsh
 
     model: Optional[CellModel] = None
@@ -168,14 +175,16 @@ def write_mesh_files(cell_mesh: CellMesh, xdmf_path: Path, summary: dict) -> Non
     """meshes/<name>.xdmf (+ .h5) with cell and facet tags, and <name>.json with names/summary."""
     from dolfinx.io import XDMFFile
 
-    from solver.io import write_json_atomic
+    from solver.io import StagedFiles, write_json_atomic
 
     comm = cell_mesh.comm
     cell_mesh.cell_tags.name = "cell_tags"
     cell_mesh.facet_tags.name = "facet_tags"
     mesh = cell_mesh.mesh
     mesh.topology.create_connectivity(mesh.topology.dim - 1, mesh.topology.dim)
-    with XDMFFile(comm, str(xdmf_path), "w") as xdmf:
+    staged = StagedFiles(xdmf_path.parent, comm)  # the .xdmf names its .h5: move them together
+    with XDMFFile(comm, str(staged.path(xdmf_path.name)), "w") as xdmf:
         compat.write_mesh_with_tags(xdmf, mesh, [cell_mesh.cell_tags, cell_mesh.facet_tags])
+    staged.commit()
     if comm.rank == 0:
         write_json_atomic(xdmf_path.with_suffix(".json"), summary)

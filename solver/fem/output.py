@@ -7,12 +7,15 @@ jump across material interfaces and are written per cell.
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from pathlib import Path
 
 import dolfinx.fem
 from solver.fem import compat
 from solver.fem.forms import current_density, joule_heat_density
 from solver.fem.problem import ElectroThermalProblem
+from solver.errors import FilathermError
+from solver.io import StagedFiles
 
 
 class FieldWriter:
@@ -38,8 +41,20 @@ class FieldWriter:
             self._per_region.append(
                 (region_cells, ufl.sqrt(ufl.inner(J, J)), joule_heat_density(region.laws, problem.phi, problem.T)))
         self.path = Path(path)
-        self.file = XDMFFile(mesh.comm, str(self.path), "w")
-        self.file.write_mesh(mesh)
+        self.staged = StagedFiles(self.path.parent, mesh.comm)  # fields.xdmf + fields.h5 appear together
+        with self._hdf5_errors():
+            self.file = XDMFFile(mesh.comm, str(self.staged.path(self.path.name)), "w")
+            self.file.write_mesh(mesh)
+
+    @contextmanager
+    def _hdf5_errors(self):
+        """HDF5 failures (disk full, I/O errors) reach Python as RuntimeError: name the file,
+        and drop the half-written set (earlier fields, if any, stay in place)."""
+        try:
+            yield
+        except RuntimeError as err:
+            self.staged.discard()
+            raise FilathermError(f"{self.path}: cannot write ({err}; is the disk full?)") from None
 
     def write(self, time: float = 0.0) -> None:
         p = self.problem
@@ -48,17 +63,28 @@ class FieldWriter:
         for cells, J_magnitude, joule in self._per_region:
             compat.interpolate_expression(self.J, J_magnitude, cells)
             compat.interpolate_expression(self.joule, joule, cells)
-        for function in (self.phi, self.T, self.J, self.joule):
-            self.file.write_function(function, time)
+        with self._hdf5_errors():
+            for function in (self.phi, self.T, self.J, self.joule):
+                self.file.write_function(function, time)
 
     def close(self) -> None:
-        self.file.close()
+        with self._hdf5_errors():
+            self.file.close()
+        self.staged.commit()
+
+    def discard(self) -> None:
+        """Drop a half-written file set (the previous fields, if any, stay in place)."""
+        self.staged.discard()
 
 
 def write_fields(problem: ElectroThermalProblem, path: Path) -> Path:
     writer = FieldWriter(problem, path)
-    writer.write(0.0)
-    writer.close()
+    try:
+        writer.write(0.0)
+        writer.close()
+    except Exception:
+        writer.discard()
+        raise
     return path
 
 

@@ -273,8 +273,12 @@ def run_transient(config: Config, comm, out: Path, args) -> dict:
 
     say(f"pulse on {config.name}: {problem.dofs} dofs, amplitude {solver.shape.pulse.amplitude:g}, "
         f"{solver.shape.duration:.3g} s", quiet)
-    result = solver.run(observe, snapshots)
-    writer.close()
+    try:
+        result = solver.run(observe, snapshots)
+        writer.close()
+    except BaseException:
+        writer.discard()
+        raise
     record = qoi_record(problem, probes, series["voltage_applied"][-1], result.status, result.newton_iterations,
                         result.wall_time, result.reason)
     times = np.array(series["time"])

@@ -116,18 +116,13 @@ def _optional_json(path: Path, missing: list, what: str) -> Optional[dict]:
 
 def _mesh_figure(config, path: Path) -> None:
     """Mesh the cell with Gmsh alone (no FEM) and plot its regions."""
-    import gmsh
-
     from solver.geometry.cell import generate, triangles_by_region
     from solver.geometry.plot import plot_mesh
+    from solver.geometry.session import gmsh_session
 
-    gmsh.initialize([], readConfigFiles=False)
-    try:
-        gmsh.option.setNumber("General.Terminal", 0)
+    with gmsh_session() as gmsh:
         model = generate(config, gmsh)
         points, triangles, regions = triangles_by_region(gmsh, model)
-    finally:
-        gmsh.finalize()
     plot_mesh(path, config, points, triangles, regions, [r.name for r in model.regions])
 
 

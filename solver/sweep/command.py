@@ -46,7 +46,8 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
     from solver.config import config_to_yaml, solve_hash
     from solver.sweep.plan import expand, shard
     from solver.sweep.progress import SweepProgress
-    from solver.sweep.runner import run_points
+    from solver.errors import Interrupted
+    from solver.sweep.runner import StopRequest, run_points
     from solver.sweep.store import SweepWriter
     from solver.versions import versions
 
@@ -82,14 +83,19 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
         counts["failed"] += row.get("status") != "ok"
         progress.update(row)
 
-    try:
-        run_points(config, todo, ranks_per_point, writer.append if writer else None, on_row)
-    finally:
-        if writer is not None:
-            writer.close()
-        if progress is not None:
-            progress.close()
+    with StopRequest() as stop:
+        try:
+            stopped = run_points(config, todo, ranks_per_point, writer.append if writer else None, on_row, stop)
+        finally:
+            if writer is not None:
+                writer.close()
+            if progress is not None:
+                progress.close()
     counts = world.bcast(counts, root=0)
+    if stopped:
+        stored = len(points) - len(todo) + counts["solved"]
+        raise Interrupted(f"interrupted: {stored} of {len(points)} points are stored in {out / 'sweep.h5'}; "
+                          f"continue with `filatherm sweep ... --resume`")
     return {**counts, "stored": len(points) - len(todo), "wall_time": time.perf_counter() - start}
 
 

@@ -25,6 +25,30 @@ from solver.sweep.store import flatten_record
 REQUEST, WORK, RESULT = 11, 12, 13
 
 
+class StopRequest:
+    """Set by SIGINT: finish the point in flight, take no new work (a second Ctrl-C aborts)."""
+
+    def __init__(self):
+        self.requested = False
+
+    def __enter__(self) -> "StopRequest":
+        import signal
+
+        self._previous = signal.getsignal(signal.SIGINT)
+
+        def handler(signum, frame):
+            self.requested = True
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+
+        signal.signal(signal.SIGINT, handler)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        import signal
+
+        signal.signal(signal.SIGINT, self._previous)
+
+
 def _geometry_key(config: Config) -> str:
     data = config_data(config)
     return repr({k: data.get(k) for k in ("units", "geometry", "mesh", "probes")})
@@ -57,8 +81,10 @@ class GroupSolver:
             self._problem_key = key
         return variant
 
-    def solve_chunk(self, chunk: Chunk, emit: Callable[[dict], None]) -> None:
-        """Continue from rest through the chunk's points (increasing |drive|), emitting rows."""
+    def solve_chunk(self, chunk: Chunk, emit: Callable[[dict], None],
+                    stop: Callable[[], bool] = lambda: False) -> None:
+        """Continue from rest through the chunk's points (increasing |drive|), emitting rows;
+        `stop()` (agreed on the group: the leader's answer) ends the chunk between points."""
         from solver.fem.continuation import Continuation
         from solver.fem.qoi import qoi_record
 
@@ -68,6 +94,8 @@ class GroupSolver:
         continuation = Continuation(self.problem, settings.max_step, settings.min_step)
         beyond: Optional[float] = None
         for point in chunk.points:
+            if self.comm.bcast(stop() if self.comm.rank == 0 else None, root=0):
+                return
             start = time.perf_counter()
             if beyond is not None:
                 record = qoi_record(self.problem, self.probes, point.drive, "runaway", 0, 0.0,
@@ -103,8 +131,10 @@ class SweepOutcome:
 
 
 def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
-               store_row: Optional[Callable[[dict], None]], on_row: Callable[[dict], None]) -> None:
-    """Solve `todo` on all of COMM_WORLD; rows reach `store_row` on world rank 0."""
+               store_row: Optional[Callable[[dict], None]], on_row: Callable[[dict], None],
+               stop: StopRequest) -> bool:
+    """Solve `todo` on all of COMM_WORLD; rows reach `store_row` on world rank 0. Returns
+    whether world rank 0 was asked to stop (the same answer on every rank)."""
     from mpi4py import MPI
 
     world = MPI.COMM_WORLD
@@ -114,8 +144,10 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
     solver = GroupSolver(config, group)
     n_groups = world.size // ranks_per_point
     leader = group.rank == 0
+    wants_stop = lambda: stop.requested  # noqa: E731
     if world.rank == 0:
-        _serve_and_work(world, group, solver, deque(chunks(todo, n_groups)), n_groups, store_row, on_row)
+        _serve_and_work(world, group, solver, deque(chunks(todo, n_groups)), n_groups, store_row, on_row,
+                        wants_stop)
     elif leader:
         while True:
             world.send(None, dest=0, tag=REQUEST)
@@ -123,18 +155,19 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
             group.bcast(chunk, root=0)
             if chunk is None:
                 break
-            solver.solve_chunk(chunk, lambda row: world.send(row, dest=0, tag=RESULT))
+            solver.solve_chunk(chunk, lambda row: world.send(row, dest=0, tag=RESULT), wants_stop)
     else:
         while True:
             chunk = group.bcast(None, root=0)
             if chunk is None:
                 break
-            solver.solve_chunk(chunk, lambda row: None)
+            solver.solve_chunk(chunk, lambda row: None, wants_stop)
     group.Free()
+    return bool(world.bcast(stop.requested if world.rank == 0 else None, root=0))
 
 
 def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: int,
-                    store_row, on_row) -> None:
+                    store_row, on_row, wants_stop: Callable[[], bool]) -> None:
     from mpi4py import MPI
 
     waiting_leaders = n_groups - 1  # leaders that have not been told "no more work"
@@ -148,7 +181,7 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
                 store_row(message)
                 on_row(message)
             elif status.Get_tag() == REQUEST:
-                chunk = queue.popleft() if queue else None
+                chunk = queue.popleft() if queue and not wants_stop() else None
                 world.send(chunk, dest=status.Get_source(), tag=WORK)
                 waiting_leaders -= chunk is None
             block = False
@@ -158,13 +191,13 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
         on_row(row)
         handle(block=False)  # between own points, keep the others fed
 
-    while queue:
+    while queue and not wants_stop():
         handle(block=False)
-        if not queue:
+        if not queue or wants_stop():
             break
         chunk = queue.popleft()
         group.bcast(chunk, root=0)
-        solver.solve_chunk(chunk, own_row)
+        solver.solve_chunk(chunk, own_row, wants_stop)
     group.bcast(None, root=0)
     while waiting_leaders > 0:
         handle(block=True)

@@ -42,6 +42,8 @@ QOI_COLUMNS = (
     "wall_time_s",
 )
 PROBE_STATS = ("T_mean", "T_max", "E_mean", "E_max")
+# what every solved row must carry, finite, for the stages downstream to trust it
+REQUIRED_NUMBERS = ("voltage_applied", "voltage_device", "current", "power", "T_max")
 
 
 def flatten_record(record: dict, parameters: Optional[dict] = None) -> dict:
@@ -169,8 +171,14 @@ def read_sweep(path: str | Path) -> SweepTable:
     for name, values in columns.items():
         if len(values) != rows:
             raise InputError(f"{path}: column {name} has {len(values)} rows, expected {rows}")
-    if "point_id" not in columns and rows:
-        raise InputError(f"{path}: missing column point_id")
+    if rows:
+        for name in STRING_COLUMNS + REQUIRED_NUMBERS:
+            if name not in columns:
+                raise InputError(f"{path}: missing column {name}")
+        ok = columns["status"] == "ok"
+        for name in REQUIRED_NUMBERS:
+            if columns[name].dtype == object or not np.all(np.isfinite(columns[name][ok])):
+                raise InputError(f"{path}: column {name} has non-numeric or non-finite values in solved rows")
     ordered = {n: columns[n] for n in STRING_COLUMNS + (ORDER_COLUMN,) + QOI_COLUMNS if n in columns}
     ordered.update({n: v for n, v in sorted(columns.items()) if n not in ordered})
     return SweepTable(ordered, *meta)
