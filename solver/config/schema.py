@@ -11,11 +11,13 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal, Optional, Union
 
+import annotated_types
 from pydantic import (
     BaseModel,
     ConfigDict,
     Discriminator,
     Field,
+    StringConstraints,
     Tag,
     field_validator,
     model_serializer,
@@ -25,9 +27,12 @@ from pydantic import (
 LENGTH_UNITS = {"nm": 1e-9, "um": 1e-6, "mm": 1e-3, "m": 1.0}
 NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 
-Positive = Annotated[float, Field(gt=0)]
-NonNegative = Annotated[float, Field(ge=0)]
-Name = Annotated[str, Field(pattern=NAME_PATTERN, max_length=64)]
+# Constraints as annotated_types/StringConstraints, never as a shared Field(...): pydantic 2.10
+# (Debian 13) merges a field's default into a FieldInfo shared through Annotated, so one
+# `x: Positive = 2.44e-8` gave every required Positive field that default.
+Positive = Annotated[float, annotated_types.Gt(0)]
+NonNegative = Annotated[float, annotated_types.Ge(0)]
+Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
 
 
 class Model(BaseModel):

@@ -7,6 +7,7 @@ jump across material interfaces and are written per cell.
 
 from __future__ import annotations
 
+import shutil
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from solver.io import StagedFiles
 class FieldWriter:
     """Writes snapshots of a problem's fields into one XDMF file (several times allowed)."""
 
-    def __init__(self, problem: ElectroThermalProblem, path: Path):
+    def __init__(self, problem: ElectroThermalProblem, path: Path, snapshots: int = 1):
         import ufl
         from dolfinx.io import XDMFFile
 
@@ -42,9 +43,24 @@ class FieldWriter:
                 (region_cells, ufl.sqrt(ufl.inner(J, J)), joule_heat_density(region.laws, problem.phi, problem.T)))
         self.path = Path(path)
         self.staged = StagedFiles(self.path.parent, mesh.comm)  # fields.xdmf + fields.h5 appear together
+        self._check_space(snapshots)
         with self._hdf5_errors():
             self.file = XDMFFile(mesh.comm, str(self.staged.path(self.path.name)), "w")
             self.file.write_mesh(mesh)
+
+    def _check_space(self, snapshots: int) -> None:
+        """Refuse up front when the disk cannot hold the file: HDF5 failing half-way through a
+        write aborts the whole process in DOLFINx 0.11 instead of raising."""
+        nodes = self.phi.function_space.dofmap.index_map.size_global
+        cells = self.J.function_space.dofmap.index_map.size_global
+        mesh_bytes = nodes * 3 * 8 + cells * 6 * 8
+        needed = 1.2 * (mesh_bytes + snapshots * (2 * nodes + 2 * cells) * 8) + 65536
+        free = shutil.disk_usage(self.staged.staging).free if self.problem.comm.rank == 0 else None
+        free = self.problem.comm.bcast(free, root=0)
+        if free < needed:
+            self.staged.discard()
+            raise FilathermError(f"{self.path}: cannot write: about {needed / 1e6:.1f} MB needed, "
+                                 f"{free / 1e6:.1f} MB free on the disk")
 
     @contextmanager
     def _hdf5_errors(self):

@@ -13,7 +13,7 @@ is solved together with the field (never lagged). DOLFINx assembles A straight i
 augmented matrix through its local-to-global map; b, c and d are few and sparse (they live on
 the cells touching the top electrode).
 
-Convergence is judged on the full Newton direction in physical units (see `update_small`),
+Convergence is judged on the full Newton direction in physical units (see `direction_size`),
 which keeps the meaning of rtol/atol independent of how large currents and heat flows are.
 """
 
@@ -40,6 +40,7 @@ class Border(Protocol):
     def equation(self) -> float: ...
     def assemble_border(self, b_vec, c_vec, with_b: bool) -> float: ...
     def coupled(self) -> bool: ...
+    def top_global_dofs(self) -> np.ndarray: ...
 
 
 @dataclass

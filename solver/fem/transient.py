@@ -250,7 +250,7 @@ def run_transient(config: Config, comm, out: Path, args) -> dict:
     probes = ProbeQuantities(problem)
     snapshots = list(config.analysis.time.snapshots if config.analysis.time.snapshots is not None
                      else solver.shape.plateau_ends() + [solver.shape.duration])
-    writer = FieldWriter(problem, out / "fields.xdmf")
+    writer = FieldWriter(problem, out / "fields.xdmf", snapshots=len(snapshots))
     series: dict[str, list] = {"time": [], "voltage_applied": [], "voltage_device": [], "current": [], "T_max": []}
     probe_series = {name: {"T_mean": [], "T_max": [], "E_mean": []} for name in problem.cell_mesh.probe_cells}
     last_report = [time.perf_counter()]
