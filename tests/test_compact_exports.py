@@ -177,7 +177,8 @@ def test_aihwkit_device_imports_without_aihwkit_and_builds_a_soft_bounds_device(
     device.rpu_config()
     assert captured["device"] == {"dw_min": 2.0 / 32, "up_down": 0.0, "w_min": -1.0, "w_max": 1.0,
                                   "dw_min_std": 0.1, "dw_min_dtod": 0.1}
-    assert captured["update"]["desired_bl"] == 31
+    assert captured["update"] == {"desired_bl": 31, "fixed_bl": True, "update_bl_management": False,
+                                  "update_management": True}
 
 
 def test_csv_holds_the_table_and_the_law_beside_it(model_dir, model):

@@ -105,19 +105,42 @@ def test_fitted_default_like_device_loses_under_one_percent_after_100k_half_sele
         assert curve["max_half_selected"][-1] < 0.01
 
 
-def test_stochastic_trains_give_an_unbiased_outer_product_in_expectation():
+@pytest.mark.parametrize("bl_management", [False, True])
+def test_stochastic_trains_give_an_unbiased_outer_product_in_expectation(bl_management):
     rng = np.random.default_rng(42)
     x, d = rng.uniform(-1, 1, 6), rng.uniform(-1, 1, 5)
     dw_min, learning_rate, samples = 1 / 16, 0.3, 20_000
     batch_x = np.broadcast_to(x, (samples, 6))
     batch_d = np.broadcast_to(d, (samples, 5))
-    rows, cols = stochastic_trains(batch_x, batch_d, learning_rate, dw_min, 31, rng)
+    rows, cols = stochastic_trains(batch_x, batch_d, learning_rate, dw_min, 31, rng,
+                                   bl_management=bl_management)
+    assert rows.shape[-2] == (4 if bl_management else 31)  # ceil(0.3 max|x| max|d| / dw_min)
     counts = np.matmul(np.swapaxes(rows, -1, -2).astype(float), cols.astype(float))
     realised = dw_min * np.sign(np.outer(x, d)) * counts
     ideal = learning_rate * np.outer(x, d)
     standard_error = realised.std(axis=0) / math.sqrt(samples)
     assert np.all(np.abs(realised.mean(axis=0) - ideal) < 4.5 * standard_error)
     assert np.abs(realised.mean(axis=0) - ideal).max() < 0.03 * np.abs(ideal).max()
+
+
+def test_full_length_trains_decorrelate_the_devices_of_a_row():
+    """A small SGD-like update: BL management shrinks the trains to one slot, where a firing row
+    moves all its firing columns at once. Correlation of two devices of a row, from the slot
+    probabilities p = q = 0.346 (BL = 1) and 0.062 (BL = 31): q (1 - p) / (1 - p q)."""
+    rng = np.random.default_rng(5)
+    samples, dw_min, learning_rate = 20_000, 1 / 16, 0.05
+    x, a = np.full((samples, 1), 0.3), np.full((samples, 20), 0.5)
+    found = {}
+    for bl_management in (True, False):
+        rows, cols = stochastic_trains(x, a, learning_rate, dw_min, 31, rng, bl_management=bl_management)
+        counts = np.matmul(np.swapaxes(rows, -1, -2).astype(float), cols.astype(float))[:, 0, :]
+        projected = dw_min * counts @ a[0]  # the change of the pre-activation W a
+        assert projected.mean() == pytest.approx(learning_rate * 0.3 * a[0] @ a[0], rel=0.02)
+        found[bl_management] = (rows.shape[-2], np.corrcoef(counts[:, 0], counts[:, 1])[0, 1], projected.var())
+    assert found[True][0] == 1 and found[False][0] == 31
+    assert found[True][1] == pytest.approx(0.346 * 0.654 / (1 - 0.346**2), abs=0.03)
+    assert found[False][1] == pytest.approx(0.062 * 0.938 / (1 - 0.062**2), abs=0.03)
+    assert found[True][2] > 2.0 * found[False][2]
 
 
 def test_parallel_update_moves_each_device_with_the_sign_of_x_times_d():
@@ -138,14 +161,17 @@ def test_linear_device_cannot_do_a_parallel_update():
     crossbar = Crossbar(noise=0.0, device_spread=0.0, states=1000)
     rng = np.random.default_rng(1)
     x, d = rng.uniform(-1, 1, (200, 8)), rng.uniform(-1, 1, (200, 8))
-    changes = {}
-    for name, device in (("linear", linear_device(1.2, -1.1, crossbar)),
-                         ("nonlinear", power_law_device(40.0, crossbar))):
-        array = CrossbarArray(device, (200, 8, 8), "v_half", np.random.default_rng(2))
-        array.update(x, d, 4 * device.dw_min, 31)
-        changes[name] = np.abs(array.weights).mean() / device.dw_min
-    assert changes["nonlinear"] > 0.5
-    assert changes["linear"] < 0.02  # only the soft-bound second-order residue
+    for bl_management, residue in ((True, 0.02), (False, 0.1)):
+        changes = {}
+        for name, device in (("linear", linear_device(1.2, -1.1, crossbar)),
+                             ("nonlinear", power_law_device(40.0, crossbar))):
+            array = CrossbarArray(device, (200, 8, 8), "v_half", np.random.default_rng(2))
+            array.update(x, d, 4 * device.dw_min, 31, bl_management=bl_management)
+            changes[name] = np.abs(array.weights).mean() / device.dw_min
+        assert changes["nonlinear"] > 0.5
+        # Only the soft-bound second-order residue, which grows with the half-selects per
+        # device: about 2 with BL management (BL = 4 here), about 9 with all 31 slots.
+        assert changes["linear"] < residue
 
 
 def test_read_verify_mapping_of_the_fitted_device_beats_the_linear_one():

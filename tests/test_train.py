@@ -11,9 +11,9 @@ from conftest import DEFAULT_CONFIG, run_cli
 from solver.compact.synthetic import synthetic_compact_model, write_synthetic_sweep
 from solver.compact.workflow import fit_results
 from solver.config import load_config
-from solver.config.schema import Training
-from solver.crossbar.device import fitted_device, linear_device
-from solver.crossbar.training import load_digits_split, train_mlp
+from solver.config.schema import Crossbar, Training
+from solver.crossbar.device import DeviceModel, fitted_device, linear_device
+from solver.crossbar.training import AnalogLayer, load_digits_split, train_mlp
 
 
 def test_digits_split_is_fixed_and_stratified():
@@ -61,3 +61,23 @@ def test_train_command_writes_curves_for_every_device(results, tmp_path):
     assert (tmp_path / "train" / "training.png").read_bytes()[:4] == b"\x89PNG"
     again = run_cli("train", str(results), "--output", str(tmp_path))
     assert again.returncode == 2 and "--force" in again.stderr
+
+
+@pytest.mark.parametrize("sign", [1.0, -1.0])
+def test_soft_bounds_make_every_analog_update_a_decay_towards_zero(sign):
+    """The mechanism that separates the fitted device from floating point: in expectation a
+    differential pair at W takes dW = D (1 - sign(D) W / weight_range), i.e. D - |D| W / range."""
+    crossbar = Crossbar(noise=0.0, device_spread=0.0)
+    device = DeviceModel("steep", lambda v: (np.abs(v) / 1.2) ** 40, 1.2, -1.2, crossbar.states, 0.0, 0.0)
+    batch, W0, weight_range = 40_000, 0.5, 1.0
+    layer = AnalogLayer(np.full((batch, 1, 1), W0), device, crossbar, weight_range, np.random.default_rng(4))
+    # A small update (0.3 pulses per pair on average), so that second-order terms of several
+    # pulses on one device stay below the statistical error.
+    delta, inputs, learning_rate = np.full((batch, 1), -sign * 0.5), np.ones((batch, 1)), 0.02
+    layer.update(delta, inputs, learning_rate)
+    D = sign * 0.01  # -lr delta a
+    realised = layer.matrix()[:, 0, 0] - W0
+    standard_error = realised.std() / np.sqrt(batch)
+    expected = D * (1 - sign * W0 / weight_range)
+    assert abs(realised.mean() - expected) < 4.5 * standard_error
+    assert abs(expected - D) > 10 * standard_error  # the decay is resolved, not noise

@@ -74,10 +74,13 @@ def soft_bounds_device():
 
 
 def rpu_config():
-    """aihwkit SingleRPUConfig: this device, stochastic-pulse parallel update with BL management."""
+    """aihwkit SingleRPUConfig: this device, stochastic-pulse parallel update with trains of
+    DESIRED_BL slots (no BL management: it shrinks SGD's small updates to one slot, whose
+    coincidences are correlated along rows and columns; see solver/crossbar/pulses.py)."""
     from aihwkit.simulator.configs import SingleRPUConfig, UpdateParameters
 
-    update = UpdateParameters(desired_bl=DESIRED_BL, update_bl_management=True, update_management=True)
+    update = UpdateParameters(desired_bl=DESIRED_BL, fixed_bl=True, update_bl_management=False,
+                              update_management=True)
     return SingleRPUConfig(device=soft_bounds_device(), update=update)
 '''
 

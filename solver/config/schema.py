@@ -514,7 +514,7 @@ class Crossbar(Model):
         default=0.1, description="device-to-device sigma of the log-normal step prefactor (assumed)"
     )
     pulse_train_length: int = Field(
-        default=31, ge=1, le=1000, description="BL: longest stochastic pulse train of an update"
+        default=31, ge=1, le=1000, description="BL: slots of the stochastic pulse trains of an update"
     )
     disturb_pulses: int = Field(
         default=100_000, ge=1, le=100_000_000, description="half-select pulses in the endurance test"

@@ -78,41 +78,70 @@ class CrossbarArray:
         """Apply one phase of polarity +1/-1: per device, n_full coincidences and n_select
         half-selects (polarity `polarity`), and in v_third n_unselected pulses of the other
         polarity. Counts broadcast against the weights."""
+        self._apply_steps(self._phase_steps(polarity, n_full, n_select, n_unselected))
+
+    def _phase_steps(self, polarity: int, n_full, n_select, n_unselected) -> list:
+        """The approaches of one phase: (polarity, [((log keep, noise coefficient), count)])."""
         factors = self._factors[polarity]
         groups = [(factors["full"], n_full)]
         if self.half_select:
             groups.append((factors["select"], n_select))
-        self._approach(polarity, groups)
+        steps = [(polarity, groups)]
         if self.scheme == "v_third" and self.half_select and n_unselected is not None:
-            self._approach(-polarity, [(factors["unselected"], n_unselected)])
+            steps.append((-polarity, [(factors["unselected"], n_unselected)]))
+        return steps
 
-    def _approach(self, polarity: int, groups: list) -> None:
-        """Multiply the distance to the bound approached by the pulses' factors."""
-        log_factor = 0.0
-        variance = 0.0
-        for (keep, noise_coefficient), count in groups:
-            log_factor = log_factor + count * keep
-            variance = variance + count * noise_coefficient
-        log_factor = np.broadcast_to(log_factor, self.weights.shape)
+    def _apply_steps(self, steps: list) -> None:
+        """Apply approaches in order: each multiplies the distance to the bound it approaches
+        by its pulses' factors. Consecutive approaches of one polarity are one (their factors
+        multiply, their noise variances add). The factors do not depend on the weights, so
+        those of all steps are formed (and their noise drawn) at once; only the last line runs
+        step by step."""
+        merged: list[tuple[int, dict]] = []
+        for polarity, groups in steps:
+            if not merged or merged[-1][0] != polarity:
+                merged.append((polarity, {}))
+            counts = merged[-1][1]
+            for factors, count in groups:
+                key = id(factors)
+                previous = counts.get(key)
+                counts[key] = (factors, count if previous is None else previous[1] + count)
+        if not merged:
+            return
+        shape = self.weights.shape
         sigma = self.device.noise
-        if sigma > 0:
-            variance = np.broadcast_to(sigma * sigma * variance, self.weights.shape)
-            log_factor = log_factor - 0.5 * variance
+        log_factor = np.empty((len(merged),) + shape)
+        variance = np.empty((len(merged),) + shape) if sigma > 0 else None
+        for k, (_, counts) in enumerate(merged):
+            log_sum, variance_sum = 0.0, 0.0
+            for (keep, noise_coefficient), count in counts.values():
+                log_sum = log_sum + count * keep
+                if variance is not None:
+                    variance_sum = variance_sum + count * noise_coefficient
+            log_factor[k] = log_sum
+            if variance is not None:
+                variance[k] = variance_sum
+        if variance is not None:
+            variance *= sigma * sigma
+            log_factor -= 0.5 * variance
             # Drawing normals dominates the cost; a spread below NOISE_FLOOR changes w by less
             # than that (relative), so such devices (e.g. half-selected ones of a strongly
             # nonlinear device) get none.
             noisy = variance > NOISE_FLOOR**2
             count = int(np.count_nonzero(noisy))
             if count == noisy.size:
-                log_factor = log_factor + np.sqrt(variance) * self.rng.standard_normal(noisy.shape)
+                log_factor += np.sqrt(variance) * self.rng.standard_normal(noisy.shape)
             elif count:
                 log_factor[noisy] += np.sqrt(variance[noisy]) * self.rng.standard_normal(count)
-        factor = np.exp(log_factor)
+        factor = np.exp(log_factor, out=log_factor)
         w_min, w_max = self.device.w_min, self.device.w_max
-        if polarity > 0:
-            self.weights = w_max - (w_max - self.weights) * factor
-        else:
-            self.weights = w_min + (self.weights - w_min) * factor
+        weights = self.weights
+        for k, (polarity, _) in enumerate(merged):
+            if polarity > 0:
+                weights = w_max - (w_max - weights) * factor[k]
+            else:
+                weights = w_min + (weights - w_min) * factor[k]
+        self.weights = weights
 
     # -- pulses given as trains -------------------------------------------------------------
 
@@ -120,11 +149,13 @@ class CrossbarArray:
                      col_signs: np.ndarray) -> None:
         """Fire boolean trains (..., slots, rows) and (..., slots, cols); line signs +1/-1
         (0: the line never fires) choose the phases, see the module docstring."""
-        rows = row_trains.astype(np.float64)
-        cols = col_trains.astype(np.float64)
+        # Counts of at most a few thousand slots are exact in float32.
+        rows = row_trains.astype(np.float32)
+        cols = col_trains.astype(np.float32)
         coincidences = np.matmul(np.swapaxes(rows, -1, -2), cols)
         n_row = rows.sum(axis=-2)
         n_col = cols.sum(axis=-2)
+        steps = []
         for s, t in PHASES:
             row_on = row_signs == s
             col_on = col_signs == t
@@ -140,11 +171,15 @@ class CrossbarArray:
                 active = ((row_trains & row_on[..., None, :]).any(axis=-1)
                           | (col_trains & col_on[..., None, :]).any(axis=-1)).sum(axis=-1)
                 n_unselected = active[..., None, None] - (touched - n_full)
-            self.apply_phase(s * t, n_full, n_select, n_unselected)
+            steps += self._phase_steps(s * t, n_full, n_select, n_unselected)
+        self._apply_steps(steps)
 
     def update(self, row_values: np.ndarray, col_values: np.ndarray, learning_rate: float,
-               max_pulses: int) -> None:
-        """Fully parallel stochastic update towards W += lr * outer(row_values, col_values)."""
+               max_pulses: int, bl_management: bool = False) -> None:
+        """Fully parallel stochastic update towards W += lr * outer(row_values, col_values),
+        with trains of `max_pulses` slots (or as few as suffice with `bl_management`; see
+        solver.crossbar.pulses)."""
         row_trains, col_trains = stochastic_trains(row_values, col_values, learning_rate,
-                                                   self.device.dw_min, max_pulses, self.rng)
+                                                   self.device.dw_min, max_pulses, self.rng,
+                                                   bl_management=bl_management)
         self.apply_trains(row_trains, col_trains, np.sign(row_values), np.sign(col_values))
