@@ -3,8 +3,9 @@
     mesh -> steady sweep (both polarities) -> fit -> steady solves at +/-V_write
          -> one pulse at V_write -> crossbar experiments -> training -> report
 
-A stage is skipped when its inputs (the config sections it reads and the files upstream
-stages wrote) have the fingerprint recorded when it last completed and its outputs exist.
+A stage is skipped when its inputs (the config sections it reads, the files upstream stages
+wrote and filatherm's own code) have the fingerprint recorded when it last completed and its
+outputs exist.
 Fingerprints live in RESULTS_DIR/.pipeline/<stage>.json; the stage log with wall times in
 RESULTS_DIR/pipeline.json. An interrupted sweep resumes; a changed config starts it over.
 """
@@ -47,6 +48,17 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
+def code_digest() -> str:
+    """A digest of filatherm's own source and data: a stage computed by other code is stale."""
+    package = Path(__file__).resolve().parent
+    digest = hashlib.sha256()
+    for path in sorted(package.rglob("*")):
+        if path.suffix in (".py", ".yaml", ".json") and "__pycache__" not in path.parts:
+            digest.update(str(path.relative_to(package)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 def file_digest(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as handle:
@@ -65,6 +77,7 @@ class Pipeline:
         self.stamps = ensure_dir(self.results / ".pipeline")
         self.log: dict[str, dict] = {}
         self.total = 0.0
+        self.code = code_digest()
 
     # -- caching -------------------------------------------------------------------------
 
@@ -77,7 +90,7 @@ class Pipeline:
         """Run `action` unless the stage's fingerprint and outputs say it is up to date."""
         number = STAGES.index(name) + 1
         fingerprint = hashlib.sha256(json.dumps(
-            {"inputs": inputs, "files": {str(p): file_digest(p) for p in input_files}},
+            {"inputs": inputs, "files": {str(p): file_digest(p) for p in input_files}, "code": self.code},
             sort_keys=True, default=str).encode()).hexdigest()[:16]
         stamp = self.stamps / f"{name}.json"
         previous = json.loads(stamp.read_text()) if stamp.exists() else {}

@@ -140,6 +140,20 @@ def _outlines(config) -> list[np.ndarray]:
     return lines
 
 
+def _current_law(fit: dict) -> str:
+    law = fit.get("current", {})
+
+    def value(key: str):
+        return (law.get(key) or {}).get("value")
+
+    T0 = (fit.get("T0") or {}).get("value")
+    return (f"Compact model: T = T0 + R_th(P) P + beta I with R_th(P) = R_th + rise (1 - exp(-P / scale)), "
+            f"T0 = {_num(T0, '.1f')} K; current G0 = {_num(value('scale'), '.4g')} S, activation energy "
+            f"{_num(value('activation_energy'), '.3g')} eV, conduction exponent "
+            f"{_num(value('conduction_exponent'), '.3g')}, effective Seebeck EMF "
+            f"{_num(1e6 * (value('seebeck') or math.nan), '.3g')} uV/K.")
+
+
 def _num(value, fmt: str = ".4g") -> str:
     if value is None or (isinstance(value, float) and not math.isfinite(value)):
         return "n/a"
@@ -171,13 +185,19 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
         row("rate(V_write) / rate(V_write/3)", merit["nonlinearity_third_select"]["positive"],
             merit["nonlinearity_third_select"]["negative"], ".3g")
         branches = fit["branches"]
-        row("R_th [K/W]", branches["positive"]["R_th"]["value"], branches["negative"]["R_th"]["value"], ".4g")
-        row("beta (Peltier, odd in I) [K/A]", branches["positive"]["beta"]["value"],
-            branches["negative"]["beta"]["value"], ".4g")
+
+        def fitted(key: str):
+            return [(branches[p].get(key) or {}).get("value") for p in ("positive", "negative")]
+
+        row("R_th at low power [K/W]", *fitted("R_th"), ".4g")
+        row("R_th rise at high power [K/W]", *fitted("delta_R_th"), ".4g")
+        row("power scale of the rise [W]", *fitted("power_scale"), ".3g")
+        row("beta (Peltier, odd in I) [K/A]", *fitted("beta"), ".4g")
         asym = merit["T_asymmetry"]
         lines += ["", f"Probe temperature asymmetry at |V| = {_num(asym.get('voltage'), '.3f')} V: "
                       f"T(+V) - T(-V) = {_num(asym.get('delta_T'), '.1f')} K (thermoelectric, Peltier at the "
                       "filament/CMO junction).",
+                  _current_law(fit),
                   "Compact-model residuals against the FEM table: max |dT| = "
                   f"{_num(fit['residuals'].get('max_abs_dT'), '.3g')} K for the whole model "
                   f"({_num(fit['residuals'].get('max_abs_dT_thermal_law'), '.3g')} K for the thermal law given "
