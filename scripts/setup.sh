@@ -7,9 +7,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# libopenblas0-serial: Debian's alternatives then give MUMPS, PETSc and numpy an optimised BLAS
+# instead of the reference one (about 3x faster LU on large meshes; serial, so MPI ranks do not
+# oversubscribe the cores with threads).
 PACKAGES=(python3-dolfinx-real python3-gmsh python3-meshio python3-h5py python3-mpi4py
           python3-petsc4py python3-scipy python3-matplotlib python3-sklearn python3-yaml
-          openmpi-bin python3-venv)
+          openmpi-bin python3-venv libopenblas0-serial)
 VENV=.venv
 STAMP="$VENV/.filatherm-setup"
 

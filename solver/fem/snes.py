@@ -118,7 +118,8 @@ class BorderedNewton:
         top_all = np.unique(np.concatenate(self.comm.allgather(top))) if self.comm.size > 1 else top
         row_of = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
         touches_top = np.zeros(len(indptr) - 1, dtype=bool)
-        touches_top[row_of[np.isin(indices, top_all)]] = True
+        if self.border.coupled():  # else U is fixed at the drive and the border stays zero:
+            touches_top[row_of[np.isin(indices, top_all)]] = True  # keep it out of the LU
         start = self.u.function_space.dofmap.index_map.local_range[0]
         near_top_global = start + np.flatnonzero(touches_top)
         near_top_all = np.concatenate(self.comm.allgather(near_top_global))
@@ -185,7 +186,9 @@ class BorderedNewton:
         A.assemblyBegin(PETSc.Mat.AssemblyType.FLUSH)
         A.assemblyEnd(PETSc.Mat.AssemblyType.FLUSH)
         N = self.n_global
-        with_b = self.border.coupled() or abs(self.border.equation()) > 0
+        # Uncoupled (a voltage terminal without series resistance), U already equals the drive
+        # when Newton starts (see ElectroThermalProblem.solve), so dU = 0 and b is not needed.
+        with_b = self.border.coupled()
         d = self.border.assemble_border(self.b_vec, self.c_vec, with_b)
         if with_b:
             b = self.b_vec.getArray(readonly=True)[self.near_top_local]

@@ -101,13 +101,18 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
 
 def _precompile(config) -> None:
     """JIT-compile every form once, on one rank, before the workers start (no compile races
-    on a shared cache; the law parameters are Constants, so one build serves all points)."""
+    on a shared cache). Compiled forms depend on neither the mesh nor the law parameters
+    (Constants), so a mesh ten times coarser serves every point."""
     from mpi4py import MPI
 
+    from solver.config import with_overrides
     from solver.fem.mesh import build_mesh
     from solver.fem.problem import ElectroThermalProblem
     from solver.fem.qoi import ProbeQuantities
 
-    problem = ElectroThermalProblem(config, build_mesh(config, MPI.COMM_SELF))
+    coarse = with_overrides(config, {"mesh.size": 10 * config.mesh.size,
+                                     "mesh.filament_size": min(10 * config.mesh.filament_size,
+                                                               10 * config.mesh.size)})
+    problem = ElectroThermalProblem(coarse, build_mesh(coarse, MPI.COMM_SELF))
     ProbeQuantities(problem)
     problem.newton.destroy()

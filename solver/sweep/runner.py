@@ -191,6 +191,10 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
         on_row(row)
         handle(block=False)  # between own points, keep the others fed
 
+    # Hand every other group its first chunk before starting on ours: a request that waited
+    # for our first point would leave that group idle for as long.
+    for _ in range(n_groups - 1):
+        handle(block=True)
     while queue and not wants_stop():
         handle(block=False)
         if not queue or wants_stop():
