@@ -10,6 +10,7 @@ import argparse
 import importlib
 import os
 import sys
+from pathlib import Path
 from typing import Optional
 
 from solver.errors import FilathermError, InputError
@@ -47,10 +48,8 @@ def load_config_from_args(args: argparse.Namespace):
     return load_config(args.config, args.set or ())
 
 
-def results_dir(args: argparse.Namespace, config) -> "Path":
+def results_dir(args: argparse.Namespace, config) -> Path:
     """Where a verb writes: --output DIR, else results/<name>/ (the name cannot escape it)."""
-    from pathlib import Path
-
     return Path(args.output) if args.output else Path("results") / config.name
 
 

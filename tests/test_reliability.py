@@ -241,5 +241,5 @@ def test_io_errors_become_one_line_errors(tmp_path):
     from solver.io import atomic_path
 
     with pytest.raises(FilathermError, match="cannot write"):
-        with atomic_path(tmp_path / "x.json") as tmp:
+        with atomic_path(tmp_path / "x.json"):
             raise OSError(28, "No space left on device")

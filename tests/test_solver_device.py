@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import math
 
-import numpy as np
 import pytest
 from scipy.integrate import solve_ivp
 from scipy.optimize import minimize_scalar

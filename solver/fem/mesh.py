@@ -133,7 +133,6 @@ def _probe_cells(config: Config, mesh) -> dict[str, np.ndarray]:
 
 def mesh_summary(cell_mesh: CellMesh, config: Config) -> dict:
     """Cells, vertices, element sizes and the area and volume of each region (config units)."""
-    import dolfinx.fem
     import ufl
 
     mesh = cell_mesh.mesh
