@@ -55,3 +55,18 @@ def run_mpi(ranks: int, *args: str, timeout: float = 600, env: dict | None = Non
 def write_yaml(path: Path, data) -> Path:
     path.write_text(yaml.safe_dump(data, sort_keys=False))
     return path
+
+
+@pytest.fixture(scope="module")
+def fitted_results(tmp_path_factory):
+    """A results directory with a synthetic default-like sweep and its fitted compact model."""
+    import numpy as np
+
+    from solver.compact.synthetic import write_synthetic_sweep
+    from solver.compact.workflow import fit_results
+    from solver.config import load_config
+
+    root = tmp_path_factory.mktemp("fitted")
+    write_synthetic_sweep(root, load_config(DEFAULT_CONFIG), np.linspace(-1.5, 1.5, 31))
+    fit_results(root, say=lambda text: None)
+    return root

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from conftest import DEFAULT_CONFIG, run_cli
 
-from solver.compact.synthetic import synthetic_compact_model, write_synthetic_sweep
-from solver.compact.workflow import fit_results
+from solver.compact.synthetic import synthetic_compact_model
 from solver.config import load_config
 from solver.config.schema import Crossbar
 from solver.crossbar.array import CrossbarArray
@@ -189,18 +188,10 @@ def test_read_verify_mapping_of_the_fitted_device_beats_the_linear_one():
     assert bad["disturbance_share_read_verify"] > 0.5
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    root = tmp_path_factory.mktemp("crossbar")
-    write_synthetic_sweep(root, load_config(DEFAULT_CONFIG), np.linspace(-1.5, 1.5, 31))
-    fit_results(root, say=lambda text: None)
-    return root
-
-
-def test_crossbar_command_writes_every_experiment(results, tmp_path):
+def test_crossbar_command_writes_every_experiment(fitted_results, tmp_path):
     small = ["--set", "crossbar.rows=12", "--set", "crossbar.cols=10", "--set", "crossbar.disturb_pulses=2000",
              "--set", "crossbar.verify_iterations=1"]
-    outcome = run_cli("crossbar", str(results), "--output", str(tmp_path), *small)
+    outcome = run_cli("crossbar", str(fitted_results), "--output", str(tmp_path), *small)
     assert outcome.returncode == 0, outcome.stderr
     for name in ("disturbance", "mapping", "fidelity"):
         assert (tmp_path / "crossbar" / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
@@ -211,15 +202,15 @@ def test_crossbar_command_writes_every_experiment(results, tmp_path):
     assert after["fitted"]["positive"]["max"] < 1e-6
     assert after["linear"]["positive"]["max"] > 0.1
     assert summary["fidelity_correlation"]["fitted"] > 0.5
-    again = run_cli("crossbar", str(results), "--output", str(tmp_path), *small)
+    again = run_cli("crossbar", str(fitted_results), "--output", str(tmp_path), *small)
     assert again.returncode == 2 and "--force" in again.stderr
-    refused = run_cli("crossbar", str(results), "--output", str(tmp_path), "--force",
+    refused = run_cli("crossbar", str(fitted_results), "--output", str(tmp_path), "--force",
                       "--set", "kinetics.activation_energy=1.0")
     assert refused.returncode == 2 and "re-run the fit" in refused.stderr
 
 
-def test_model_that_never_reaches_the_write_target_is_fitted_but_cannot_drive_a_crossbar(results, tmp_path):
-    fitted = run_cli("fit", str(results), "--output", str(tmp_path), "--quiet",
+def test_model_that_never_reaches_the_write_target_is_fitted_but_cannot_drive_a_crossbar(fitted_results, tmp_path):
+    fitted = run_cli("fit", str(fitted_results), "--output", str(tmp_path), "--quiet",
                      "--set", "kinetics.target_delta=1e9")  # above nu0 x pulse width
     assert fitted.returncode == 0, fitted.stderr
     merit = json.loads((tmp_path / "model" / "compact_model.json").read_text())["figures_of_merit"]

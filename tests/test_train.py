@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 from conftest import DEFAULT_CONFIG, run_cli
 
-from solver.compact.synthetic import synthetic_compact_model, write_synthetic_sweep
-from solver.compact.workflow import fit_results
+from solver.compact.synthetic import synthetic_compact_model
 from solver.config import load_config
 from solver.config.schema import Crossbar, Training
 from solver.crossbar.device import DeviceModel, fitted_device, linear_device
@@ -38,16 +37,8 @@ def test_fitted_device_learns_and_the_linear_device_does_not():
     assert np.all(accuracy["linear"][-1] < 0.3)
 
 
-@pytest.fixture(scope="module")
-def results(tmp_path_factory):
-    root = tmp_path_factory.mktemp("train")
-    write_synthetic_sweep(root, load_config(DEFAULT_CONFIG), np.linspace(-1.5, 1.5, 31))
-    fit_results(root, say=lambda text: None)
-    return root
-
-
-def test_train_command_writes_curves_for_every_device(results, tmp_path):
-    outcome = run_cli("train", str(results / "model" / "compact_model.json"), "--output", str(tmp_path),
+def test_train_command_writes_curves_for_every_device(fitted_results, tmp_path):
+    outcome = run_cli("train", str(fitted_results / "model" / "compact_model.json"), "--output", str(tmp_path),
                       "--set", "training.epochs=1", "--set", "training.seeds=2", "--set", "training.hidden=8")
     assert outcome.returncode == 0, outcome.stderr
     data = json.loads((tmp_path / "train" / "training.json").read_text())
@@ -59,7 +50,7 @@ def test_train_command_writes_curves_for_every_device(results, tmp_path):
     assert data["gap_fitted_to_float_points"] == pytest.approx(
         100 * (data["devices"]["float"]["final_mean"] - data["devices"]["fitted"]["final_mean"]))
     assert (tmp_path / "train" / "training.png").read_bytes()[:4] == b"\x89PNG"
-    again = run_cli("train", str(results), "--output", str(tmp_path))
+    again = run_cli("train", str(fitted_results), "--output", str(tmp_path))
     assert again.returncode == 2 and "--force" in again.stderr
 
 

@@ -76,10 +76,6 @@ class SweepTable:
     def parameter_names(self) -> list[str]:
         return [c[len("parameters/"):] for c in self.columns if c.startswith("parameters/")]
 
-    @property
-    def probe_names(self) -> list[str]:
-        return sorted({c.split("/")[1] for c in self.columns if c.startswith("probes/")})
-
 
 def _column_array(values: list) -> np.ndarray:
     if all(isinstance(v, (bool, int, float, np.number)) or v is None for v in values):
