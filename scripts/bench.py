@@ -258,8 +258,10 @@ def _sweep_iterations(settings: Settings) -> dict:
 
 
 def _sweep_rows(out: Path) -> list[dict]:
+    from solver.quantities import split_header
+
     with open(out / "sweep.csv", newline="") as handle:
-        return list(csv.DictReader(handle))
+        return [{split_header(k)[0]: v for k, v in row.items()} for row in csv.DictReader(handle)]
 
 
 def bench_sweep(settings: Settings) -> dict:

@@ -1,4 +1,6 @@
-"""The `filatherm` command line: a thin argument layer over the package API (DESIGN.md §4).
+"""The `filatherm` command line: a thin argument layer over the library, and the only place
+that writes to the terminal (library code reports through `say` callbacks and progress objects
+that this module provides).
 
 Exit codes: 0 success; 2 bad input (one line, no traceback); 1 anything else, with the
 reason. Set FILATHERM_DEBUG=1 to see the traceback of an unexpected error.
@@ -10,6 +12,7 @@ import argparse
 import importlib
 import os
 import sys
+import time
 from pathlib import Path
 from typing import Optional
 
@@ -59,6 +62,51 @@ def refuse_overwrite(path, force: bool) -> None:
         raise InputError(f"{path}: exists; use --force to overwrite it")
 
 
+class SweepProgress:
+    """A sweep's points as they are stored: a live bar on a terminal, else (or with --quiet)
+    a plain line every `interval` seconds (solver.sweep.driver.Progress)."""
+
+    def __init__(self, quiet: bool, interval: float = 10.0):
+        self.quiet = quiet
+        self.interval = interval
+        self._bar = None
+
+    def start(self, total: int, already_done: int) -> None:
+        self.total, self.done, self.failed = total, already_done, 0
+        self.start_done = already_done
+        self.started = self._last_line = time.monotonic()
+        if not self.quiet and sys.stdout.isatty():
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self._bar = Progress(TextColumn("sweep"), BarColumn(), MofNCompleteColumn(),
+                                 TextColumn("{task.fields[failed]} failed"), TimeRemainingColumn())
+            self._task = self._bar.add_task("sweep", total=total, completed=already_done, failed=0)
+            self._bar.start()
+
+    def update(self, row: dict) -> None:
+        self.done += 1
+        self.failed += row.get("status") != "ok"
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done, failed=self.failed)
+        elif time.monotonic() - self._last_line >= self.interval:
+            self._last_line = time.monotonic()
+            print(self.line(), flush=True)
+
+    def eta(self) -> float:
+        solved = self.done - self.start_done
+        if solved == 0:
+            return float("nan")
+        return (time.monotonic() - self.started) / solved * (self.total - self.done)
+
+    def line(self) -> str:
+        return (f"sweep: {self.done}/{self.total} points, {self.failed} failed, "
+                f"elapsed {time.monotonic() - self.started:.0f} s, ETA {self.eta():.0f} s")
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.stop()
+
+
 # Verbs in the order `filatherm --help` lists them. Each module exposes
 # `add_arguments(parser)` and `run(args) -> int`; it imports heavy modules (DOLFINx, PETSc)
 # inside `run` so that parsing arguments stays fast.
@@ -66,15 +114,19 @@ VERBS: dict[str, tuple[str, str]] = {
     "mesh": ("solver.geometry.command", "build the Gmsh mesh of the cell -> meshes/<name>.msh/.xdmf"),
     "solve": ("solver.fem.command", "solve one operating point (steady or a pulse) -> solve/qoi.json"),
     "sweep": ("solver.sweep.command", "sweep voltage and parameters (run under mpirun) -> sweep.h5"),
-    "merge": ("solver.sweep.merge", "merge the stores of a sharded sweep -> one sweep.h5"),
-    "slurm": ("solver.sweep.slurm", "write a ready sbatch script for the sweep"),
-    "report": ("solver.report.build", "figures and summary.md of a results directory"),
-    "run": ("solver.pipeline", "the whole pipeline: mesh, sweep, fit, pulse, crossbar, training, report"),
+    "merge": ("solver.sweep.merge_command", "merge the stores of a sharded sweep -> one sweep.h5"),
+    "slurm": ("solver.sweep.slurm_command", "write a ready sbatch script for the sweep"),
+    "report": ("solver.report.command", "figures and summary.md of a results directory"),
+    "run": ("solver.pipeline.command", "the whole pipeline: mesh, sweep, fit, pulse, crossbar, training, report"),
     "config": ("solver.config.command", "print the fully resolved config as YAML"),
     "fit": ("solver.compact.command", "fit the compact model to RESULTS_DIR/sweep.h5"),
     "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),
     "train": ("solver.crossbar.train_command", "hardware-aware training on crossbars of the fitted device"),
 }
+
+
+# Verbs that run the FEM (they need solver.fem.compat.configure first).
+FEM_VERBS = ("mesh", "solve", "sweep", "run")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -111,6 +163,10 @@ def main(argv: Optional[list[str]] = None) -> int:
         if args.verb is None:
             parser.print_help()
             return 2
+        if args.verb in FEM_VERBS:
+            from solver.fem.compat import configure
+
+            configure()
         return int(args.func(args) or 0)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)

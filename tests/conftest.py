@@ -17,6 +17,15 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "configs" / "default.yaml"
 
 
+def pytest_configure(config):
+    """The process-wide settings the CLI makes before it solves (solver.fem.compat.configure)."""
+    try:
+        from solver.fem.compat import configure
+    except ImportError:  # no DOLFINx: the FEM tests skip themselves
+        return
+    configure()
+
+
 @pytest.fixture
 def default_raw() -> dict:
     """configs/default.yaml as raw data (a fresh copy per test)."""

@@ -24,18 +24,9 @@ def slab_config(layers: list[dict], materials: dict, *, radius: float = 0.2, siz
 
 
 def solve(raw: dict, drive: float):
-    """(problem, QoI record) of a config at a drive, by continuation from rest."""
-    from mpi4py import MPI
+    """(problem, QoI record) of a config at a drive, by continuation from rest (the study
+    service, solver.fem.study)."""
+    from solver.fem.study import SteadyStudy
 
-    from solver.fem.continuation import Continuation
-    from solver.fem.mesh import build_mesh
-    from solver.fem.problem import ElectroThermalProblem
-    from solver.fem.qoi import ProbeQuantities, qoi_record
-
-    config = validate_config(raw)
-    problem = ElectroThermalProblem(config, build_mesh(config, MPI.COMM_WORLD))
-    cont = config.solver.continuation
-    result = Continuation(problem, cont.max_step, cont.min_step).advance(drive)
-    record = qoi_record(problem, ProbeQuantities(problem), drive, result.status, result.iterations,
-                        0.0, result.reason, result.last_converged)
-    return problem, record
+    study = SteadyStudy(validate_config(raw))
+    return study.problem, study.solve(drive)

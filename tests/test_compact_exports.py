@@ -185,8 +185,8 @@ def test_csv_holds_the_table_and_the_law_beside_it(model_dir, model):
     with open(model_dir / "compact_model.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     assert len(rows) == len(model.table.voltage) == 31
-    assert float(rows[-1]["T_probe"]) == model.table.T_probe[-1]
-    assert float(rows[-1]["T_law"]) == pytest.approx(float(model.temperature(1.5)), rel=1e-12)
+    assert float(rows[-1]["T_probe [K]"]) == model.table.T_probe[-1]
+    assert float(rows[-1]["T_law [K]"]) == pytest.approx(float(model.temperature(1.5)), rel=1e-12)
 
 
 def test_figure_is_a_png(model_dir):

@@ -10,12 +10,13 @@ import pytest
 import yaml
 from conftest import DEFAULT_CONFIG, run_cli
 
-from solver.compact.kinetics import BOLTZMANN, ELEMENTARY_CHARGE, switching_rate
 from solver.compact.model import CompactModel
 from solver.compact.synthetic import LumpedDevice, write_synthetic_sweep
 from solver.compact.workflow import fit_results
 from solver.config import load_config
-from solver.config.schema import FixedTemperature, Kinetics
+from solver.config.schema import FixedTemperature
+from solver.constants import BOLTZMANN, ELEMENTARY_CHARGE
+from solver.materials.kinetics import Arrhenius, IonHopping, Jart
 from solver.errors import InputError
 
 VOLTAGES = np.linspace(-1.5, 1.5, 61)
@@ -42,30 +43,30 @@ def fitted(tmp_path_factory, config):
 
 
 def test_ion_hopping_rate_matches_the_mott_gurney_formula_by_hand():
-    kinetics = Kinetics()
+    kinetics = IonHopping()
     T, E = 1000.0, 5.0e7
     kT = 1.380649e-23 * T / 1.602176634e-19  # eV
     expected = 2.0e13 * math.exp(-1.35 / kT) * 2 * math.sinh(2 * 0.25e-9 * E / (2 * kT))
-    assert switching_rate(kinetics, T, E) == pytest.approx(expected, rel=1e-12)
-    assert switching_rate(kinetics, T, -E) == pytest.approx(expected, rel=1e-12)  # |E|
+    assert kinetics.rate(T, E) == pytest.approx(expected, rel=1e-12)
+    assert kinetics.rate(T, -E) == pytest.approx(expected, rel=1e-12)  # |E|
 
 
 def test_arrhenius_rate_ignores_the_field():
-    kinetics = Kinetics(law="arrhenius")
-    rates = switching_rate(kinetics, np.array([800.0, 800.0]), np.array([0.0, 1e9]))
+    kinetics = Arrhenius(law="arrhenius")
+    rates = kinetics.rate(np.array([800.0, 800.0]), np.array([0.0, 1e9]))
     assert rates[0] == rates[1] == pytest.approx(2e13 * math.exp(-1.35 * ELEMENTARY_CHARGE / (BOLTZMANN * 800)))
 
 
 def test_jart_law_tends_to_ion_hopping_at_weak_field_and_loses_its_barrier_at_gamma_one():
-    jart, hopping = Kinetics(law="jart"), Kinetics(law="ion_hopping")
+    jart, hopping = Jart(law="jart"), IonHopping()
     T, weak = 900.0, 1.0e6  # gamma = z a E / (pi Ea) ~ 1e-4
-    ratio = switching_rate(jart, T, weak) / switching_rate(hopping, T, weak)
+    ratio = jart.rate(T, weak) / hopping.rate(T, weak)
     assert ratio == pytest.approx(1.0, abs=1e-6)
     gamma_one = math.pi * 1.35 / (2 * 0.25e-9)
     kT = BOLTZMANN * T / ELEMENTARY_CHARGE
     expected = 2e13 * (1.0 - math.exp(-1.35 * math.pi / kT))
-    assert switching_rate(jart, T, gamma_one) == pytest.approx(expected, rel=1e-12)
-    assert switching_rate(jart, T, 10 * gamma_one) == pytest.approx(expected, rel=1e-12)
+    assert jart.rate(T, gamma_one) == pytest.approx(expected, rel=1e-12)
+    assert jart.rate(T, 10 * gamma_one) == pytest.approx(expected, rel=1e-12)
 
 
 # ---------------------------------------------------------------- the fit
@@ -280,7 +281,7 @@ def test_each_set_of_swept_parameters_gets_its_own_model(tmp_path, config):
     assert stored.branches.negative.R_th.value == pytest.approx(narrow.R_th_negative, rel=1e-3)
     assert variant.document.to_data() == stored.document.to_data()
     csv_text = (tmp_path / "model" / "compact_model.csv").read_text()
-    assert csv_text.startswith(f"parameters/{key},point_id,voltage")
+    assert csv_text.startswith(f"parameters/{key} [config length unit (units)],point_id [-],voltage [V]")
     assert len(csv_text.strip().splitlines()) == 1 + 2 * len(VOLTAGES)
 
 

@@ -16,7 +16,8 @@ from solver.config import (
     validate_config,
 )
 from solver.config.keypath import apply_overrides, parse_path
-from solver.config.schema import ArrheniusLaw, Insulated, VoltageTerminal
+from solver.config.schema import Insulated, VoltageTerminal
+from solver.materials.laws import ArrheniusLaw
 from solver.errors import ConfigError
 
 

@@ -19,23 +19,25 @@ pytest.importorskip("dolfinx")
 
 @pytest.fixture(scope="module")
 def default_device():
-    """The default device solved at -1, 0.5 and 1 V (one continuation)."""
+    """The default device at 0.5 and 1 V (one branch) and at -1 V (from rest)."""
     from solver.config import validate_config
-    from solver.fem.continuation import Continuation
-    from solver.fem.mesh import build_mesh
-    from solver.fem.problem import ElectroThermalProblem
+    from solver.fem.study import SteadyStudy
 
-    config = validate_config(read_yaml_file(DEFAULT_CONFIG))
-    problem = ElectroThermalProblem(config, build_mesh(config))
-    continuation = Continuation(problem, 0.25, 1e-4)
+    study = SteadyStudy(validate_config(read_yaml_file(DEFAULT_CONFIG)))
+    problem = study.problem
     out = {}
-    for V in (0.5, 1.0, -1.0):
-        result = continuation.advance(V)
-        assert result.converged, result.reason
-        I_top, I_bottom = problem.current(), problem.current_bottom()
-        out[V] = {"I_top": I_top, "I_bottom": I_bottom, "power": V * I_top,
+
+    def keep(V: float, record: dict) -> None:
+        assert record["converged"], record["reason"]
+        I_top = problem.current()
+        out[V] = {"I_top": I_top, "I_bottom": problem.current_bottom(), "power": V * I_top,
                   "heat_out": problem.heat_out(), "T_max": problem.T_max(),
-                  "iterations": result.iterations}
+                  "iterations": record["newton_iterations"]}
+
+    for V, record in study.branch([0.5, 1.0]):
+        keep(V, record)
+    keep(-1.0, study.solve(-1.0))
+    study.close()
     return out
 
 

@@ -7,5 +7,5 @@ Public API:
 - :func:`solver.compact.workflow.fit_results` – sweep.h5 -> RESULTS_DIR/model/.
 - :func:`solver.compact.document.read_document` – validated compact_model.json
   (format described in solver/compact/document.py, schema in compact_model.schema.json).
-- :func:`solver.compact.kinetics.switching_rate` – the kinetic laws.
+- :mod:`solver.materials.kinetics` – the switching-kinetics laws (one class per law).
 """

@@ -3,7 +3,7 @@
 Written by `filatherm fit` into RESULTS_DIR/model/, read by `filatherm crossbar`, `filatherm
 train`, the report, and anyone with a JSON parser. The pydantic models below are the
 definition; `compact_model.schema.json` beside this module is generated from them
-(`python -m solver.compact.document` rewrites it; a test checks that it is current). SI units
+(`python scripts/generate_docs.py` rewrites it; a test checks that it is current). SI units
 throughout; voltages are device voltages, signed.
 
     format, version        "filatherm-compact-model", 1
@@ -34,13 +34,14 @@ import math
 from pathlib import Path
 from typing import Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
+from solver.base import StrictModel
 from solver.compact.table import MIN_BRANCH_POINTS
 from solver.config.keypath import format_path
-from solver.config.schema import Kinetics
 from solver.errors import InputError
 from solver.io import write_json_atomic
+from solver.materials.kinetics import Kinetics
 
 FORMAT = "filatherm-compact-model"
 VERSION = 1
@@ -48,10 +49,7 @@ SCHEMA_PATH = Path(__file__).resolve().parent / "compact_model.schema.json"
 MAX_FILE_BYTES = 50_000_000
 
 
-class DocumentModel(BaseModel):
-    """Base of every part: frozen, no unknown keys, finite numbers only."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
+DocumentModel = StrictModel  # every part: frozen, no unknown keys, finite numbers only
 
 
 class Estimate(DocumentModel):
@@ -303,7 +301,3 @@ def finite_or_none(value: Optional[float]) -> Optional[float]:
     """A figure of merit, or None where it is undefined or overflows (JSON has no inf)."""
     return None if value is None or not math.isfinite(float(value)) else float(value)
 
-
-if __name__ == "__main__":
-    SCHEMA_PATH.write_text(json.dumps(json_schema(), indent=2) + "\n", encoding="utf-8")
-    print(f"wrote {SCHEMA_PATH}")

@@ -3,7 +3,7 @@
 One row per FEM point: the swept parameters (`parameters/<key path>` columns, if any),
 point_id, voltage (device), voltage_applied [V], current [A], power [W], T_probe [K],
 E_probe [V/m], rate [Hz], delta_per_pulse, then the compact law at the same voltage:
-T_law [K], current_law [A], rate_law [Hz].
+T_law [K], current_law [A], rate_law [Hz]. Every header cell is `name [unit]`.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from solver.io import write_text_atomic
 
 TABLE_COLUMNS = ("voltage", "voltage_applied", "current", "power", "T_probe", "E_probe", "rate",
                  "delta_per_pulse")
+UNITS = {"point_id": "-", "voltage": "V", "voltage_applied": "V", "current": "A", "power": "W", "T_probe": "K",
+         "E_probe": "V/m", "rate": "Hz", "delta_per_pulse": "1", "T_law": "K", "current_law": "A", "rate_law": "Hz"}
 
 
 def write_csv(path: str | Path, models: list[CompactModel]) -> Path:
@@ -28,8 +30,11 @@ def write_csv(path: str | Path, models: list[CompactModel]) -> Path:
         parameter_names += [k for k in model.document.source.parameters if k not in parameter_names]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow([f"parameters/{k}" for k in parameter_names] + ["point_id", *TABLE_COLUMNS,
-                                                                     "T_law", "current_law", "rate_law"])
+    from solver.quantities import parameter_unit
+
+    writer.writerow([f"parameters/{k} [{parameter_unit(k)}]" for k in parameter_names]
+                    + [f"{name} [{UNITS[name]}]" for name in ("point_id", *TABLE_COLUMNS, "T_law", "current_law",
+                                                              "rate_law")])
     for model in models:
         parameters = model.document.source.parameters
         table = model.table

@@ -43,7 +43,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from solver.compact.kinetics import BOLTZMANN, ELEMENTARY_CHARGE
+from solver.constants import BOLTZMANN, ELEMENTARY_CHARGE
 
 SCAN_LOW = 0.1
 SCAN_HIGH = 100.0

@@ -36,14 +36,13 @@ from solver.compact.document import (
     finite_or_none,
     read_document,
 )
-from solver.compact.kinetics import switching_rate
 from solver.compact.laws import (
     ElectroThermal,
     activated,
     activation_temperature,
     steady_temperature,
 )
-from solver.config.schema import Kinetics
+from solver.materials.kinetics import Kinetics
 
 POLARITY_SIGNS = {"positive": 1.0, "negative": -1.0}
 WRITE_SEARCH_FACTOR = 2.0  # look for V_write up to this multiple of the swept |V|
@@ -120,7 +119,7 @@ class CompactModel:
         v = np.asarray(voltage, dtype=float)
         T = self.temperature(v)
         with np.errstate(over="ignore", invalid="ignore"):
-            return switching_rate(self.kinetics, T, self._field(v, T))
+            return self.kinetics.rate(T, self._field(v, T))
 
     def delta_per_pulse(self, voltage) -> np.ndarray:
         """rate x pulse width."""

@@ -12,16 +12,14 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from solver.config import POST_SOLVE_SECTIONS, Config, config_data, validate_config
+from solver.config import Config, config_data, validate_config
 from solver.config.keypath import apply_overrides, parse_assignment, parse_path
+from solver.config.sections import POST_SOLVE
 from solver.errors import InputError
-
-FIT_SECTIONS = POST_SOLVE_SECTIONS
-CROSSBAR_SECTIONS = ("crossbar", "training")
 
 
 def stored_config(data: dict, overrides: Iterable[str], where: str,
-                  sections: tuple[str, ...] = FIT_SECTIONS, current: Config | None = None) -> Config:
+                  sections: tuple[str, ...] = POST_SOLVE, current: Config | None = None) -> Config:
     """Validate stored config data after applying `--set` overrides of `sections` only.
 
     `current` (the config a pipeline runs) replaces the stored `sections`; the rest of it

@@ -13,7 +13,7 @@ solved for T at each voltage. The conducting region runs hotter than the probe,
 T_c - T0 = conduction_heating (T - T0), and the probe field is E = field_per_volt |V|
 (1 + field_heating (T - T0)/T0): neither is exactly the fitted form unless
 conduction_heating = 1 and field_heating = 0, so by default the fit has a residual to report,
-as it will with FEM data. Default numbers mimic the default FEM device (REFERENCES.md, JART
+as it will with FEM data. Default numbers mimic the default FEM device (JART
 v1b: R_th of order 1e7 K/W; tens of uA; a Peltier asymmetry of tens of K); they are assumed,
 not measured. The rise of R_th and the EMF are off (0) by default.
 """
@@ -27,10 +27,10 @@ from typing import Iterable
 import numpy as np
 from scipy.optimize import brentq
 
-from solver.compact.kinetics import BOLTZMANN, ELEMENTARY_CHARGE, switching_rate
 from solver.compact.model import CompactModel
 from solver.compact.table import RateTable, probe_columns
 from solver.config import Config, config_hash, config_to_yaml
+from solver.constants import BOLTZMANN, ELEMENTARY_CHARGE
 from solver.sweep.store import SweepWriter, flatten_record
 
 
@@ -132,7 +132,7 @@ def synthetic_rate_table(config: Config, voltages: Iterable[float],
     solved = device.solve(voltages)
     order = np.argsort(solved["voltage"])
     solved = {k: v[order] for k, v in solved.items()}
-    rate = switching_rate(config.kinetics, solved["T_probe"], solved["E_probe"])
+    rate = config.kinetics.rate(solved["T_probe"], solved["E_probe"])
     return RateTable(
         parameters={}, point_id=[f"p{i:04d}" for i in range(len(order))],
         voltage=solved["voltage"], voltage_applied=solved["voltage"], current=solved["current"],

@@ -14,17 +14,19 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 
-from solver.compact.kinetics import KineticLaw, switching_rate
+from solver import quantities
 from solver.errors import InputError
+from solver.materials.kinetics import KineticsLaw
 from solver.sweep.store import SweepTable
 
 MIN_BRANCH_POINTS = 4
 POLARITIES = {"positive": 1.0, "negative": -1.0}
-_REQUIRED = ("point_id", "status", "voltage_device", "voltage_applied", "current", "power")
+# what a fit needs of every row: its id and status, and the quantities every solved row carries
+_REQUIRED = ("point_id", "status") + quantities.REQUIRED
 
 
 @dataclass(frozen=True)
@@ -53,19 +55,13 @@ class RateTable:
         return ", ".join(f"{k}={v}" for k, v in self.parameters.items())
 
 
-class KineticsWithProbe(KineticLaw, Protocol):
-    probe: str
-    statistic: str
-    pulse_width: float
-
-
-def probe_columns(kinetics: KineticsWithProbe) -> tuple[str, str]:
+def probe_columns(kinetics: KineticsLaw) -> tuple[str, str]:
     """Sweep columns of the probe temperature and field the kinetics use."""
     stat = kinetics.statistic
     return f"probes/{kinetics.probe}/T_{stat}", f"probes/{kinetics.probe}/E_{stat}"
 
 
-def build_rate_tables(sweep: SweepTable, kinetics: KineticsWithProbe, where: str) -> list[RateTable]:
+def build_rate_tables(sweep: SweepTable, kinetics: KineticsLaw, where: str) -> list[RateTable]:
     """Rate tables of a sweep, one per parameter set, in order of first appearance."""
     T_col, E_col = probe_columns(kinetics)
     for name in _REQUIRED + (T_col, E_col):
@@ -86,7 +82,7 @@ def build_rate_tables(sweep: SweepTable, kinetics: KineticsWithProbe, where: str
     return tables
 
 
-def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kinetics: KineticsWithProbe,
+def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kinetics: KineticsLaw,
                     T_col: str, E_col: str, where: str) -> RateTable:
     numeric = ("voltage_device", "voltage_applied", "current", "power", T_col, E_col)
     kept: list[int] = []
@@ -116,7 +112,7 @@ def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kineti
         return np.array([float(sweep[name][i]) for i in order], dtype=float)
 
     voltage, T, E = column("voltage_device"), column(T_col), column(E_col)
-    rate = switching_rate(kinetics, T, E)
+    rate = kinetics.rate(T, E)
     table = RateTable(
         parameters=parameters,
         point_id=[str(sweep["point_id"][i]) for i in order],

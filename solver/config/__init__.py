@@ -20,11 +20,12 @@ from pydantic import ValidationError
 
 from solver.config.keypath import apply_overrides, format_path, get_path, set_path
 from solver.config.schema import Config
+from solver.config.sections import solve_sections
 from solver.config.yamlio import read_yaml_file
 from solver.errors import ConfigError
 
 __all__ = ["Config", "load_config", "validate_config", "config_to_yaml", "config_hash", "solve_hash",
-           "config_data"]
+           "section_hash", "config_data", "with_overrides"]
 
 LIBRARY_PATH = Path(__file__).resolve().parent.parent / "materials" / "library.yaml"
 
@@ -181,20 +182,21 @@ def config_to_yaml(config: Config) -> str:
     return yaml.safe_dump(config_data(config), sort_keys=False, default_flow_style=None, width=100)
 
 
-# Sections that only the stages after the FEM solves read (fit, crossbar, training).
-POST_SOLVE_SECTIONS = ("kinetics", "crossbar", "training")
-
-
 def config_hash(config: Config) -> str:
     """A stable hash of everything that defines the results."""
     return _hash(config_data(config))
 
 
-def solve_hash(config: Config) -> str:
-    """A stable hash of what defines the FEM solves (a sweep store's identity): changing
-    kinetics, crossbar or training settings does not invalidate solved points."""
+def section_hash(config: Config, sections: Iterable[str]) -> str:
+    """A stable hash of some sections of a config (solver.config.sections says which define what)."""
     data = config_data(config)
-    return _hash({k: v for k, v in data.items() if k not in POST_SOLVE_SECTIONS})
+    return _hash({name: data.get(name) for name in sorted(sections)})
+
+
+def solve_hash(config: Config) -> str:
+    """A sweep store's identity: the sections that define one solved point of the config's
+    study (steady, or transient with its pulse), nothing else (solver.config.sections)."""
+    return section_hash(config, solve_sections(config.analysis.kind))
 
 
 def _hash(data: dict) -> str:

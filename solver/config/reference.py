@@ -1,9 +1,8 @@
 """The config reference (docs/config.md's key table) generated from the schema itself, so
-that the documentation cannot drift from the code: `python -m solver.config.reference`."""
+that the documentation cannot drift from the code (`python scripts/generate_docs.py`)."""
 
 from __future__ import annotations
 
-import sys
 import typing
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from pydantic_core import PydanticUndefined
 from solver.config.schema import Config
 
 DOC_PATH = Path(__file__).resolve().parents[2] / "docs" / "config.md"
-BEGIN = "<!-- BEGIN GENERATED KEY TABLE (python -m solver.config.reference) -->"
+BEGIN = "<!-- BEGIN GENERATED KEY TABLE (python scripts/generate_docs.py) -->"
 END = "<!-- END GENERATED KEY TABLE -->"
 
 
@@ -63,6 +62,12 @@ def _default(field) -> str:
 
 def rows(model: type[BaseModel], prefix: str, seen: set) -> list[str]:
     out = []
+    extra = _extra_annotation(model)
+    if extra is not None:  # conditions keyed by facet group (solver.config.schema.Electrical/Thermal)
+        out.append(f"| `{prefix}.<boundary>` | {_type_name(extra)} | see below | "
+                   f"{model.boundary_description.replace('|', chr(92) + '|')} |")
+        for sub in _models(extra):
+            out += rows(sub, f"{prefix}.<boundary>", seen)
     for name, field in model.model_fields.items():
         path = f"{prefix}.{name}" if prefix else name
         description = (field.description or "").replace("|", "\\|")
@@ -81,47 +86,74 @@ def rows(model: type[BaseModel], prefix: str, seen: set) -> list[str]:
                 sub_prefix = f"{path}[i]"
             laws = [m for m in _models(field.annotation) if "law" in m.model_fields]
             if len(laws) > 1:
-                continue  # material laws are listed once, in their own table
+                continue  # material and kinetics laws are listed once, in their own tables
             out += rows(sub, sub_prefix, seen)
     return out
 
 
+def _extra_annotation(model: type[BaseModel]):
+    """The value type of a model's typed extra keys (`__pydantic_extra__: dict[str, X]`), or None."""
+    annotation = typing.get_type_hints(model, include_extras=True).get("__pydantic_extra__")
+    if annotation is None or model.model_config.get("extra") != "allow":
+        return None
+    return typing.get_args(annotation)[1]
+
+
+def _parameters(model: type[BaseModel], skip: tuple[str, ...]) -> str:
+    return ", ".join(f"`{n}`" + (f" {f.description}" if f.description else "")
+                     + ("" if f.is_required() else f" (default {_default(f)})")
+                     for n, f in model.model_fields.items() if n not in skip)
+
+
 def law_rows() -> list[str]:
-    from solver.config import schema
+    """One row per registered material law (solver.materials.laws.LAWS)."""
+    from solver.materials.laws import LAWS
 
     out = []
-    for law in (schema.ConstantLaw, schema.MetallicLaw, schema.ArrheniusLaw, schema.PowerLaw, schema.TableLaw,
-                schema.WiedemannFranzLaw):
-        tag = typing.get_args(law.model_fields["law"].annotation)[0]
-        params = ", ".join(f"`{n}`" + ("" if f.is_required() else f" (default {_default(f)})")
-                           for n, f in law.model_fields.items() if n not in ("law", "source"))
-        out.append(f"| `{tag}` | {(law.__doc__ or '').strip().splitlines()[0] if law.__doc__ else ''} | {params} |")
+    for tag, law in LAWS.items():
+        summary = (law.__doc__ or "").strip().splitlines()[0]
+        properties = "all" if len(law.properties) == 4 else ", ".join(law.properties)
+        out.append(f"| `{tag}` | {summary} | {_parameters(law, ('law', 'source'))} | {properties} |")
+    return out
+
+
+def kinetics_rows() -> list[str]:
+    """One row per registered kinetics law (solver.materials.kinetics.KINETICS)."""
+    from solver.materials.kinetics import KINETICS, KineticsLaw
+
+    shared = tuple(KineticsLaw.model_fields)
+    out = []
+    for tag, law in KINETICS.items():
+        summary = (law.__doc__ or "").strip().splitlines()[0]
+        out.append(f"| `{tag}` | {summary} | {_parameters(law, ('law',) + shared)} |")
     return out
 
 
 def generate() -> str:
+    from solver.materials.kinetics import KineticsLaw
+
     lines = [BEGIN, "", "| key | type | default | meaning |", "|---|---|---|---|"]
     lines += rows(Config, "", set())
     lines += ["", "Material property laws (`materials.<name>.<property>: {law: ..., ...}`; a plain number "
               "means `constant`; every law also takes `source`):", "",
-              "| law | value at T | parameters |", "|---|---|---|"]
+              "| law | value at T | parameters | properties |", "|---|---|---|---|"]
     lines += law_rows()
+    lines += ["", "Switching kinetics laws (`kinetics: {law: ..., ...}`; default `ion_hopping`). Every law "
+              "also takes " + ", ".join(f"`{n}` (default {_default(f)}: {f.description})"
+                                        for n, f in KineticsLaw.model_fields.items()) + ":", "",
+              "| law | rate | parameters |", "|---|---|---|"]
+    lines += kinetics_rows()
     lines += ["", END]
     return "\n".join(lines)
 
 
 def current_doc_table() -> str:
     text = DOC_PATH.read_text()
-    return text[text.index(BEGIN): text.index(END) + len(END)]
+    return text[text.index("<!-- BEGIN GENERATED KEY TABLE"): text.index(END) + len(END)]
 
 
-def main() -> int:
+def updated_doc() -> str:
+    """docs/config.md with its generated table replaced by the current one."""
     text = DOC_PATH.read_text()
-    start, end = text.index(BEGIN), text.index(END) + len(END)
-    DOC_PATH.write_text(text[:start] + generate() + text[end:])
-    print(f"updated {DOC_PATH}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    start, end = text.index("<!-- BEGIN GENERATED KEY TABLE"), text.index(END) + len(END)
+    return text[:start] + generate() + text[end:]

@@ -9,185 +9,49 @@ exist, probes inside the geometry, properties the analysis needs) live on :class
 from __future__ import annotations
 
 import math
-from typing import Annotated, Any, Literal, Optional, Union
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
-import annotated_types
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Discriminator,
     Field,
-    StringConstraints,
     Tag,
     field_validator,
     model_serializer,
     model_validator,
 )
 
+from solver.base import Name, NonNegative, Positive, StrictModel
+from solver.materials.kinetics import Kinetics
+from solver.materials.laws import ConstantLaw, law_union, number_as_constant
+
 LENGTH_UNITS = {"nm": 1e-9, "um": 1e-6, "mm": 1e-3, "m": 1.0}
-NAME_PATTERN = r"^[A-Za-z][A-Za-z0-9_]*$"
 
-# Constraints as annotated_types/StringConstraints, never as a shared Field(...): pydantic 2.10
-# (Debian 13) merges a field's default into a FieldInfo shared through Annotated, so one
-# `x: Positive = 2.44e-8` gave every required Positive field that default.
-Positive = Annotated[float, annotated_types.Gt(0)]
-NonNegative = Annotated[float, annotated_types.Ge(0)]
-Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN, max_length=64)]
+Model = StrictModel
 
 
-class Model(BaseModel):
-    """Base of every config model: frozen, no unknown keys, finite numbers only."""
-
-    # strict: a string is not a number and a float is not an int; the loader turns YAML
-    # lists into tuples first, so sequences validate in strict mode too.
-    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, strict=True)
-
-
-# ---------------------------------------------------------------- material laws
-
-
-SOURCE_FIELD = Field(default=None, description="citation, or 'assumed'")
-
-
-class ConstantLaw(Model):
-    """value, independent of T."""
-
-    law: Literal["constant"] = "constant"
-    value: float
-    source: Optional[str] = SOURCE_FIELD
-
-
-class MetallicLaw(Model):
-    """value / (1 + alpha (T - T_ref)): a metal whose resistivity rises linearly with T."""
-
-    law: Literal["metallic"]
-    value: float
-    alpha: NonNegative
-    T_ref: Positive = 300.0
-    source: Optional[str] = SOURCE_FIELD
-
-
-class ArrheniusLaw(Model):
-    """value * exp(-activation_energy / k_B (1/T - 1/T_ref)), activation energy in eV."""
-
-    law: Literal["arrhenius"]
-    value: float
-    activation_energy: float
-    T_ref: Positive = 300.0
-    source: Optional[str] = SOURCE_FIELD
-
-
-class PowerLaw(Model):
-    """value * (T / T_ref) ** exponent."""
-
-    law: Literal["power"]
-    value: float
-    exponent: float
-    T_ref: Positive = 300.0
-    source: Optional[str] = SOURCE_FIELD
-
-
-class TableLaw(Model):
-    """Piecewise linear in T through (T[i], value[i]); constant beyond the ends."""
-
-    law: Literal["table"]
-    T: tuple[Positive, ...] = Field(min_length=2)
-    value: tuple[float, ...] = Field(min_length=2)
-    source: Optional[str] = SOURCE_FIELD
-
-    @model_validator(mode="after")
-    def _check_table(self) -> TableLaw:
-        if len(self.T) != len(self.value):
-            raise ValueError(f"value: has {len(self.value)} entries but T has {len(self.T)}")
-        if any(b <= a for a, b in zip(self.T, self.T[1:])):
-            raise ValueError("T: must be strictly increasing")
-        return self
-
-
-class WiedemannFranzLaw(Model):
-    """Thermal conductivity lorenz * sigma(T) * T + phonon (electrons plus lattice)."""
-
-    law: Literal["wiedemann_franz"]
-    lorenz: Positive = 2.44e-8
-    phonon: NonNegative = 0.0
-    source: Optional[str] = SOURCE_FIELD
-
-
-# Union tags carry a "family:" prefix so that they can never be mistaken for data keys when
-# an error location is turned into a key path (see solver.config._located_path).
-
-
-def _law_tag(value: Any) -> Optional[str]:
-    law = value.get("law", "constant") if isinstance(value, dict) else getattr(value, "law", None)
-    return f"law:{law}" if isinstance(law, str) else None
-
-
-def _number_as_constant(value: Any) -> Any:
-    """`heat_capacity: 2.5e6` is shorthand for `{law: constant, value: 2.5e6}`."""
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return {"law": "constant", "value": value}
-    return value
-
-
-_LAW_ERROR = (
-    "law must be one of constant, metallic, arrhenius, power, table (a plain number means constant)"
-)
-
-Law = Annotated[
-    Union[
-        Annotated[ConstantLaw, Tag("law:constant")],
-        Annotated[MetallicLaw, Tag("law:metallic")],
-        Annotated[ArrheniusLaw, Tag("law:arrhenius")],
-        Annotated[PowerLaw, Tag("law:power")],
-        Annotated[TableLaw, Tag("law:table")],
-    ],
-    Discriminator(_law_tag, custom_error_type="unknown_law", custom_error_message=_LAW_ERROR),
-]
-
-ThermalConductivityLaw = Annotated[
-    Union[
-        Annotated[ConstantLaw, Tag("law:constant")],
-        Annotated[MetallicLaw, Tag("law:metallic")],
-        Annotated[ArrheniusLaw, Tag("law:arrhenius")],
-        Annotated[PowerLaw, Tag("law:power")],
-        Annotated[TableLaw, Tag("law:table")],
-        Annotated[WiedemannFranzLaw, Tag("law:wiedemann_franz")],
-    ],
-    Discriminator(
-        _law_tag,
-        custom_error_type="unknown_law",
-        custom_error_message=_LAW_ERROR.replace("table", "table, wiedemann_franz"),
-    ),
-]
-
-
-def law_is_positive(law: Any) -> bool:
-    """Whether a law can only give positive values (for sigma, kappa, heat capacity)."""
-    if isinstance(law, TableLaw):
-        return all(v > 0 for v in law.value)
-    if isinstance(law, WiedemannFranzLaw):
-        return True
-    return law.value > 0
+# ---------------------------------------------------------------- materials
 
 
 class Material(Model):
-    """Temperature-dependent properties of one material (SI units)."""
+    """Temperature-dependent properties of one material (SI units); each property is one of
+    the laws of solver.materials.laws."""
 
-    electrical_conductivity: Law = Field(description="sigma [S/m]")
-    thermal_conductivity: ThermalConductivityLaw = Field(description="kappa [W/(m K)]")
-    seebeck: Law = Field(default_factory=lambda: ConstantLaw(value=0.0), description="S [V/K]")
-    heat_capacity: Optional[Law] = Field(default=None, description="rho c_p [J/(m^3 K)]")
+    electrical_conductivity: law_union("electrical_conductivity") = Field(description="sigma [S/m]")
+    thermal_conductivity: law_union("thermal_conductivity") = Field(description="kappa [W/(m K)]")
+    seebeck: law_union("seebeck") = Field(default_factory=lambda: ConstantLaw(value=0.0), description="S [V/K]")
+    heat_capacity: Optional[law_union("heat_capacity")] = Field(default=None, description="rho c_p [J/(m^3 K)]")
     description: Optional[str] = Field(default=None, description="free text")
 
     _coerce = field_validator(
         "electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity", mode="before"
-    )(_number_as_constant)
+    )(number_as_constant)
 
     @model_validator(mode="after")
     def _positive_properties(self) -> Material:
         for key in ("electrical_conductivity", "thermal_conductivity", "heat_capacity"):
             law = getattr(self, key)
-            if law is not None and not law_is_positive(law):
+            if law is not None and not law.is_positive():
                 raise ValueError(f"{key}: must be positive")
         return self
 
@@ -256,6 +120,12 @@ class Geometry(Model):
     def height(self) -> float:
         return sum(layer.thickness for layer in self.layers)
 
+    @property
+    def boundary_groups(self) -> tuple[str, ...]:
+        """Facet groups of the outer boundary that take conditions (solver.geometry.cell names
+        them; the axis r = 0 is a symmetry line, not a boundary)."""
+        return ("bottom", "top", "outer")
+
 
 class MeshOptions(Model):
     size: Positive = Field(description="element size far from the filament (config units)")
@@ -273,7 +143,7 @@ class VoltageTerminal(Model):
 
 
 class CurrentTerminal(Model):
-    current: float = Field(description="total current into the top electrode [A]")
+    current: float = Field(description="total current into the terminal [A]")
 
 
 def _terminal_tag(value: Any) -> Optional[str]:
@@ -294,14 +164,55 @@ Terminal = Annotated[
 ]
 
 
-class Ground(Model):
-    voltage: Literal[0, 0.0] = Field(default=0.0, description="the bottom electrode is ground")
-
-
 class Electrical(Model):
-    top: Terminal = Field(default_factory=lambda: VoltageTerminal(voltage=1.0),
-                          description="{voltage, series_resistance} or {current}: an equipotential terminal")
-    bottom: Ground = Field(default_factory=Ground, description="grounded electrode")
+    """Electrical conditions keyed by the geometry's boundary facet groups (`top`, `bottom`,
+    `outer`, ...). The group named by `drive` is the driven terminal (an equipotential at the
+    swept voltage, through an optional series resistor, or carrying a set current); every
+    other group named here is grounded, {voltage: 0}; groups not named carry no current."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, Terminal] = Field(init=False)
+    boundary_description: ClassVar[str] = (
+        "per boundary facet group (`top`, `bottom`, `outer`): the driven terminal {voltage [V], "
+        "series_resistance [Ohm]} or {current [A]}, or a ground {voltage: 0}; default top "
+        "{voltage: 1.0}, bottom {voltage: 0}")
+    drive: Name = Field(default="top", description="facet group of the driven terminal")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = dict(data)
+            if "drive" not in data:
+                data.setdefault("top", {"voltage": 1.0})
+            data.setdefault("bottom", {"voltage": 0.0})
+        return data
+
+    @model_validator(mode="after")
+    def _one_driven_terminal(self) -> Electrical:
+        if self.drive not in self.boundaries:
+            raise ValueError(f"{self.drive}: the driven terminal (drive: {self.drive}) needs a condition")
+        for name, terminal in self.boundaries.items():
+            grounded = isinstance(terminal, VoltageTerminal) and terminal.voltage == 0 \
+                and terminal.series_resistance == 0
+            if name != self.drive and not grounded:
+                raise ValueError(f"{name}: only the driven terminal ({self.drive}) has a voltage or "
+                                 "current; other electrical boundaries are grounds, {voltage: 0}")
+        return self
+
+    @property
+    def boundaries(self) -> dict[str, Any]:
+        """Facet group -> condition (the driven terminal and the grounds)."""
+        return dict(self.__pydantic_extra__ or {})
+
+    @property
+    def terminal(self):
+        """The driven terminal's condition."""
+        return self.boundaries[self.drive]
+
+    @property
+    def grounds(self) -> list[str]:
+        return [name for name in self.boundaries if name != self.drive]
 
 
 class FixedTemperature(Model):
@@ -352,18 +263,42 @@ ThermalBC = Annotated[
 ]
 
 
+DEFAULT_THERMAL = {"top": {"temperature": 300.0}, "bottom": {"temperature": 300.0}, "outer": "insulated"}
+
+
 class Thermal(Model):
-    top: ThermalBC = Field(default_factory=lambda: FixedTemperature(temperature=300.0),
-                           description="{temperature: K} | {h: W/(m^2 K), ambient: K} | insulated")
-    bottom: ThermalBC = Field(default_factory=lambda: FixedTemperature(temperature=300.0),
-                              description="as `top`")
-    outer: ThermalBC = Field(default_factory=Insulated, description="the cylinder wall r = radius; as `top`")
+    """Thermal conditions keyed by the geometry's boundary facet groups: each is
+    {temperature: K} | {h: W/(m^2 K), ambient: K} | insulated. `top`, `bottom` (300 K) and
+    `outer` (insulated) have defaults; a group not named is insulated."""
+
+    model_config = ConfigDict(extra="allow")
+    __pydantic_extra__: dict[str, ThermalBC] = Field(init=False)
+    boundary_description: ClassVar[str] = (
+        "per boundary facet group (`top`, `bottom`, `outer`): {temperature: K} | {h: W/(m^2 K), "
+        "ambient: K} | insulated; default top and bottom 300 K, outer insulated, others insulated")
     initial_temperature: Positive = Field(default=300.0, description="[K]")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _defaults(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            data = {**DEFAULT_THERMAL, **data}
+        return data
+
+    @property
+    def boundaries(self) -> dict[str, Any]:
+        """Facet group -> condition."""
+        return dict(self.__pydantic_extra__ or {})
 
     @property
     def reference_temperature(self) -> float:
-        """The ambient the device sits in: the first fixed or convective temperature."""
-        for bc in (self.bottom, self.top, self.outer):
+        """The ambient the device sits in: the first fixed or convective temperature (bottom
+        first, then top, then the other groups)."""
+        boundaries = self.boundaries
+        order = [name for name in ("bottom", "top") if name in boundaries]
+        order += [name for name in boundaries if name not in order]
+        for name in order:
+            bc = boundaries[name]
             if isinstance(bc, FixedTemperature):
                 return bc.temperature
             if isinstance(bc, Convective):
@@ -480,24 +415,6 @@ class Sweep(Model):
         if self.combine == "zip" and len({len(v) for v in self.parameters.values()}) > 1:
             raise ValueError("parameters: combine: zip needs lists of equal length")
         return self
-
-
-class Kinetics(Model):
-    """Switching kinetics applied to a probe's temperature and field (solver.compact.kinetics)."""
-
-    law: Literal["ion_hopping", "arrhenius", "jart"] = Field(
-        default="ion_hopping", description="rate law: ion_hopping (Mott-Gurney), arrhenius, jart"
-    )
-    attempt_frequency: Positive = Field(default=2.0e13, description="nu0 [Hz]")
-    activation_energy: Positive = Field(default=1.35, description="Ea [eV]")
-    hop_distance: Positive = Field(default=0.25e-9, description="a [m]")
-    charge: Positive = Field(default=2, description="z")
-    probe: str = Field(default="active", description="probe whose temperature and field drive the rate")
-    statistic: Literal["mean", "max"] = Field(
-        default="mean", description="probe statistic used: T_mean/E_mean or T_max/E_max"
-    )
-    pulse_width: Positive = Field(default=60e-9, description="[s]")
-    target_delta: Positive = Field(default=1.0, description="delta_per_pulse that defines V_write")
 
 
 class Crossbar(Model):
@@ -657,6 +574,12 @@ class Config(Model):
                 raise ValueError(
                     f"probes.{name}.z_max: outside the layer ({layers[probe.layer].thickness} thick)"
                 )
+        for section, conditions in (("electrical", self.electrical.boundaries),
+                                    ("thermal", self.thermal.boundaries)):
+            for name in conditions:
+                if name not in self.geometry.boundary_groups:
+                    raise ValueError(f"{section}.{name}: not a boundary of the cell (its boundaries: "
+                                     f"{', '.join(self.geometry.boundary_groups)})")
         if self.kinetics is not None and self.kinetics.probe not in self.probes:
             raise ValueError(f"kinetics.probe: no probe named {self.kinetics.probe!r}")
         if self.mesh.filament_size > self.mesh.size:

@@ -13,8 +13,9 @@ from pathlib import Path
 from typing import Iterable, Optional
 
 from solver.compact.model import CompactModel
-from solver.compact.stored_config import CROSSBAR_SECTIONS, stored_config
+from solver.compact.stored_config import stored_config
 from solver.config import Config
+from solver.config.sections import CROSSBAR
 from solver.errors import InputError
 
 
@@ -43,5 +44,5 @@ def load_inputs(results: str | Path, output: Optional[str | Path], overrides: It
         raise InputError(f"{model_path}: no compact model (run `filatherm fit {results}` first)")
     model = CompactModel.load(model_path)
     config = stored_config(model.document.source.config, overrides, f"{model_path}: source.config",
-                           CROSSBAR_SECTIONS, current)
+                           CROSSBAR, current)
     return Inputs(model, model_path, config, Path(output) if output else default_root)

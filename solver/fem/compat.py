@@ -20,6 +20,19 @@ import ufl
 VERSION = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
 HAS_BASIX_UFL = VERSION >= (0, 7)
 
+
+def configure() -> None:
+    """Process-wide settings for running filatherm's FEM: called by the CLI before a verb that
+    solves and by the test suite, never on import (a library must not change its host's
+    logging or error printing behind its back)."""
+    _silence_hdf5_error_stacks()
+    # FFCx installs a root log handler (logging.basicConfig) and its JIT compiles through
+    # distutils with verbose=True, which lowers the root level to INFO: every first solve of a
+    # new form would print compiler command lines. Keep that handler to warnings and above.
+    for handler in logging.getLogger().handlers:
+        handler.setLevel(logging.WARNING)
+
+
 def _silence_hdf5_error_stacks() -> None:
     """HDF5 prints its whole error stack to stderr before DOLFINx raises RuntimeError (a full
     disk gives ~40 lines); the exception is what we report, so turn the printing off in every
@@ -37,15 +50,6 @@ def _silence_hdf5_error_stacks() -> None:
             library.H5Eset_auto2(ctypes.c_int64(0), None, None)  # H5E_DEFAULT, no printing
         except (OSError, AttributeError):
             continue
-
-
-_silence_hdf5_error_stacks()
-
-# FFCx installs a root log handler (logging.basicConfig) and its JIT compiles through
-# distutils with verbose=True, which lowers the root level to INFO: every first solve of a new
-# form would print compiler command lines. Keep that handler to warnings and above.
-for _handler in logging.getLogger().handlers:
-    _handler.setLevel(logging.WARNING)
 
 
 # ---------------------------------------------------------------- meshes

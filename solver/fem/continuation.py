@@ -49,6 +49,10 @@ class Continuation:
     min_step: float
     history: list[Converged] = field(default_factory=list)
 
+    def reset(self) -> None:
+        """Forget the branch: the next `advance` starts from rest."""
+        self.history = []
+
     def start(self) -> StepResult:
         """Solve at zero drive from the initial state (no current: heat conduction only)."""
         self.problem.reset()
@@ -106,7 +110,7 @@ class Continuation:
                 if result.iterations <= 4:
                     step = min(2 * step, self.max_step)
                 continue
-            saw_nan = saw_nan or "NAN" in result.reason or "nonphysical" in result.reason
+            saw_nan = saw_nan or result.nonfinite
             self.problem.restore(self.history[-1].state)
             step /= 2
             if step < self.min_step:

@@ -1,13 +1,15 @@
-"""The electro-thermal weak form (DESIGN.md §2), region by region, axisymmetric.
+"""The electro-thermal weak form (docs/physics.md), region by region.
 
     J   = -sigma(T) (grad phi + S(T) grad T)
-    F_phi(w) = int  -J . grad w                                  r dr dz
-    F_T(v)   = int [ C dT/dt v + (kappa grad T - S T J) . grad v + (J . grad phi) v ] r dr dz
-               + int_convective h (T - T_amb) v r ds
+    F_phi(w) = int  -J . grad w                                                 omega dx
+    F_T(v)   = int [ C dT/dt v + (kappa grad T - S T J) . grad v + (J . grad phi) v ] omega dx
+               + int_convective h (T - T_amb) v omega ds
 
+omega is the coordinate system's weight (solver.fem.coordinates): r in the axisymmetric cell,
+where every integrand carries r and there is no 1/r; 1 in Cartesian coordinates.
 The Peltier flux S T J is integrated by parts with the conduction flux, so the heat T (S1 - S2)
 J.n released where S jumps comes out of the assembly with no interface term, and the natural
-boundary condition is zero *total* heat flux. Every integrand carries r; there is no 1/r.
+boundary condition is zero *total* heat flux.
 """
 
 from __future__ import annotations
@@ -51,9 +53,10 @@ def current_density(laws: MaterialLaws, phi, T):
     return -laws.sigma(T) * (ufl.grad(phi) + laws.seebeck(T) * ufl.grad(T))
 
 
-def residual(regions: list[RegionLaws], phi, T, w, v, r, dx, robin: list[tuple[object, object, object]],
+def residual(regions: list[RegionLaws], phi, T, w, v, weight, dx, robin: list[tuple[object, object, object]],
              ds, time: Optional[TimeTerm] = None):
-    """F(phi, T; w, v) summed over regions, plus Robin terms [(facet tag, h, T_amb), ...]."""
+    """F(phi, T; w, v) summed over regions, plus Robin terms [(facet tag, h, T_amb), ...];
+    `weight` is the coordinate system's integration weight."""
     F = 0
     for region in regions:
         laws = region.laws
@@ -64,9 +67,9 @@ def residual(regions: list[RegionLaws], phi, T, w, v, r, dx, robin: list[tuple[o
         integrand = charge + heat_flux_weak + work
         if time is not None:
             integrand += laws.heat_capacity(T) * time.rate(T) * v
-        F += integrand * r * dx(region.tag)
+        F += integrand * weight * dx(region.tag)
     for tag, h, ambient in robin:
-        F += h * (T - ambient) * v * r * ds(tag)
+        F += h * (T - ambient) * v * weight * ds(tag)
     return F
 
 

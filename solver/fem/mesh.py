@@ -16,6 +16,7 @@ from mpi4py import MPI
 from solver.config.schema import Config
 from solver.errors import FilathermError, InputError
 from solver.fem import compat
+from solver.fem.coordinates import coordinate_system
 from solver.geometry.cell import CellModel, Region, generate, triangles_by_region
 from solver.geometry.session import keep_sigint
 
@@ -93,7 +94,8 @@ def _build_mesh(config: Config, comm, msh_path: Optional[Path], keep_plot_data: 
         raise error
     model = comm.bcast(model, root=0)
     try:
-        mesh, cell_tags, facet_tags = compat.model_to_mesh(gmsh.model, comm, 0, gdim=2)
+        mesh, cell_tags, facet_tags = compat.model_to_mesh(gmsh.model, comm, 0,
+                                                           gdim=coordinate_system(config).gdim)
     finally:
         if root:
             gmsh.finalize()
@@ -132,23 +134,25 @@ def _probe_cells(config: Config, mesh) -> dict[str, np.ndarray]:
 
 
 def mesh_summary(cell_mesh: CellMesh, config: Config) -> dict:
-    """Cells, vertices, element sizes and the area and volume of each region (config units)."""
+    """Cells, vertices, element sizes and the area (of the meshed section) and volume of each
+    region (config units)."""
     import ufl
 
     mesh = cell_mesh.mesh
     comm = mesh.comm
-    corners = compat.cell_vertex_coordinates(mesh)[:, :, :2]
+    coordinates = coordinate_system(config)
+    corners = compat.cell_vertex_coordinates(mesh)[:, :, :coordinates.gdim]
     edges = np.linalg.norm(corners - np.roll(corners, 1, axis=1), axis=2).max(axis=1)
     h_min = comm.allreduce(edges.min() if len(edges) else np.inf, op=MPI.MIN)
     h_max = comm.allreduce(edges.max() if len(edges) else 0.0, op=MPI.MAX)
     dx = ufl.Measure("dx", domain=mesh, subdomain_data=cell_mesh.cell_tags)
-    r = ufl.SpatialCoordinate(mesh)[0]
+    volume_weight = coordinates.volume_weight(mesh)
     scale = config.length_scale
     regions = {}
     for region in cell_mesh.regions:
         tag = cell_mesh.cell_tag(region.name)
         area = _integrate(1.0 * dx(tag), mesh)
-        volume = _integrate(2 * np.pi * r * dx(tag), mesh)
+        volume = _integrate(volume_weight * dx(tag), mesh)
         regions[region.name] = {"material": region.material, "area": area / scale**2,
                                 "volume": volume / scale**3}
     return {

@@ -105,9 +105,12 @@ def write_fields(problem: ElectroThermalProblem, path: Path) -> Path:
 
 
 def temperature_snapshot(problem: ElectroThermalProblem) -> dict:
-    """T on the mesh's triangles (serial), lengths in the config's units, for report figures."""
+    """T on the mesh's triangles (serial, 2D meshes), lengths in the config's units, for
+    report figures; `axes` names the two coordinates."""
     if problem.comm.size > 1:
         raise ValueError("temperature snapshots are taken from serial solves")
+    if problem.coordinates.gdim != 2:
+        raise ValueError("temperature snapshots are drawn from 2D meshes")
     points = problem.V_T.tabulate_dof_coordinates()[:, :2] / problem.cell_mesh.length_scale
     triangles = compat.cell_dofs(problem.V_T)[:, :3]  # Lagrange: the vertex dofs come first
     return {"points": points, "triangles": triangles, "T": problem.u.x.array[problem.T_map].copy()}

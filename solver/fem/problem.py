@@ -1,20 +1,22 @@
 """The coupled electro-thermal problem on a cell mesh: spaces, conditions, forms, Newton.
 
 Recipe (read top to bottom in `ElectroThermalProblem.__init__`):
-  1. mixed space W = P_k x P_k for (phi0, T); the top terminal's potential U is one extra
-     scalar unknown and phi = phi0 + U w_top (w_top = 1 on the top electrode's dofs);
-  2. Dirichlet conditions: phi0 = 0 on top and bottom, T where a temperature is fixed;
+  1. mixed space W = P_k x P_k for (phi0, T); the driven terminal's potential U is one extra
+     scalar unknown and phi = phi0 + U w_drive (w_drive = 1 on the driven terminal's dofs);
+  2. Dirichlet conditions: phi0 = 0 on every electrical boundary (the driven terminal and the
+     grounds, named facet groups of the config's `electrical`), T on every facet group where
+     `thermal` fixes it;
   3. the residual of solver.fem.forms, region by region, and its Jacobian;
   4. the terminal equation and its border forms (dF/dU, dI/du, dI/dU);
   5. the bordered Newton solver (solver.fem.snes).
 
 Forms are compiled once; the drive (voltage or current) and U are Constants, so a sweep only
-changes numbers. All lengths are metres.
+changes numbers. All lengths are metres; integrals carry the coordinate system's weight and
+totals its revolution factor (solver.fem.coordinates).
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Optional
 
@@ -29,12 +31,11 @@ from solver.config.schema import (
     FixedTemperature,
 )
 from solver.fem import compat
+from solver.fem.coordinates import coordinate_system
 from solver.fem.forms import RegionLaws, TimeTerm, residual
 from solver.fem.mesh import CellMesh
 from solver.fem.snes import BorderedNewton, NewtonResult
 from solver.materials.laws import MaterialLaws
-
-TWO_PI = 2 * math.pi
 
 
 @dataclass
@@ -46,11 +47,11 @@ class State:
 
 
 class TerminalEquation:
-    """The scalar equation closing the system at the top terminal.
+    """The scalar equation closing the system at the driven terminal.
 
     voltage terminal:  g = U + R_s I - V_applied        (R_s = 0: U = V_applied)
     current terminal:  g = (I - I_target) / I_scale      (dimensionless, I_scale = |I_target|)
-    with I = 2 pi F_phi(w_top), the reaction current at the top electrode.
+    with I = revolution x F_phi(w_drive), the reaction current at the driven terminal.
     """
 
     def __init__(self, problem: "ElectroThermalProblem", current_mode: bool, series_resistance: float):
@@ -106,6 +107,7 @@ class ElectroThermalProblem:
         self.cell_mesh = cell_mesh
         mesh = cell_mesh.mesh
         self.comm = mesh.comm
+        self.coordinates = coordinate_system(config)
         degree = config.solver.degree
 
         # 1. spaces and unknowns
@@ -119,10 +121,11 @@ class ElectroThermalProblem:
 
         fdim = mesh.topology.dim - 1
         mesh.topology.create_connectivity(fdim, mesh.topology.dim)
-        top_facets = cell_mesh.facets("top")
-        self.top_dofs = compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim, top_facets)[0]
+        electrical = config.electrical
+        drive_facets = cell_mesh.facets(electrical.drive)
+        self.top_dofs = compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim, drive_facets)[0]
         self.w_top = dolfinx.fem.Function(self.V_phi)
-        self.w_top.x.array[compat.locate_dofs_topological(self.V_phi, fdim, top_facets)] = 1.0
+        self.w_top.x.array[compat.locate_dofs_topological(self.V_phi, fdim, drive_facets)] = 1.0
         self.phi = phi0 + self.U * self.w_top
         self.T = T
 
@@ -131,8 +134,9 @@ class ElectroThermalProblem:
 
         # 3. residual and Jacobian
         q = 2 * degree + 1  # enough for the O(h^{k+1}) convergence; nonpolynomial laws otherwise ask for ~10
-        r = ufl.SpatialCoordinate(mesh)[0]
-        self.r = r
+        weight = self.coordinates.weight(mesh)
+        self.weight = weight
+        revolution = self.coordinates.revolution
         self.dx = ufl.Measure("dx", domain=mesh, subdomain_data=cell_mesh.cell_tags,
                               metadata={"quadrature_degree": q})
         self.ds = ufl.Measure("ds", domain=mesh, subdomain_data=cell_mesh.facet_tags,
@@ -151,33 +155,35 @@ class ElectroThermalProblem:
             self.T_n = dolfinx.fem.Function(self.V_T)
             self.T_nm1 = dolfinx.fem.Function(self.V_T)
             self.time = TimeTerm(zero(), zero(), zero(), zero(), self.T_n, self.T_nm1)
-        F = residual(self.region_laws, self.phi, T, w_test, v_test, r, self.dx, self.robin, self.ds,
+        F = residual(self.region_laws, self.phi, T, w_test, v_test, weight, self.dx, self.robin, self.ds,
                      self.time)
         J = ufl.derivative(F, self.u, ufl.TrialFunction(self.W))
 
         # 4. terminal and energy functionals: actions of F on indicator functions
         self.e_top = self._indicator(self.top_dofs)
-        self.e_bottom = self._indicator(compat.locate_dofs_topological(
-            (self.W.sub(0), self.V_phi), fdim, cell_mesh.facets("bottom"))[0])
+        ground_dofs = [compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim, cell_mesh.facets(name))[0]
+                       for name in electrical.grounds]
+        self.e_bottom = self._indicator(np.unique(np.concatenate(ground_dofs)) if ground_dofs
+                                        else np.array([], dtype=np.int32))
         self.e_dirichlet_T = self._indicator(dirichlet_T_dofs)
-        I_top = TWO_PI * ufl.action(F, self.e_top)
-        robin_heat = sum((h * (T - amb) * r * self.ds(tag) for tag, h, amb in self.robin),
-                         dolfinx.fem.Constant(mesh, 0.0) * r * self.ds)
+        I_top = revolution * ufl.action(F, self.e_top)
+        robin_heat = sum((h * (T - amb) * weight * self.ds(tag) for tag, h, amb in self.robin),
+                         dolfinx.fem.Constant(mesh, 0.0) * weight * self.ds)
         self.forms = {
             "F": F, "J": J,
             "dF_dU": ufl.derivative(F, self.u, self.e_top),
             "I_top": I_top,
             "dI_du": ufl.derivative(I_top, self.u, ufl.TestFunction(self.W)),
             "dI_dU": ufl.derivative(I_top, self.u, self.e_top),
-            "I_bottom": -TWO_PI * ufl.action(F, self.e_bottom),
-            "heat_out": TWO_PI * (robin_heat - ufl.action(F, self.e_dirichlet_T)),
+            "I_bottom": -revolution * ufl.action(F, self.e_bottom),
+            "heat_out": revolution * (robin_heat - ufl.action(F, self.e_dirichlet_T)),
         }
         self.forms = {name: compat.create_form(form) for name, form in self.forms.items()}
 
         # 5. terminal equation and Newton
-        top = config.electrical.top
-        self.current_mode = isinstance(top, CurrentTerminal)
-        series = 0.0 if self.current_mode else top.series_resistance
+        terminal = electrical.terminal
+        self.current_mode = isinstance(terminal, CurrentTerminal)
+        series = 0.0 if self.current_mode else terminal.series_resistance
         self.terminal = TerminalEquation(self, self.current_mode, series)
         field_dofs = {"phi": self.phi_map, "T": self.T_map}
         newton = config.solver.newton
@@ -191,13 +197,12 @@ class ElectroThermalProblem:
     # -- set-up helpers ------------------------------------------------------------------
 
     def _thermal_boundaries(self):
-        thermal = self.config.thermal
-        return [("top", thermal.top), ("bottom", thermal.bottom), ("outer", thermal.outer)]
+        return list(self.config.thermal.boundaries.items())
 
     def _dirichlet_conditions(self, fdim: int):
         zero_phi = dolfinx.fem.Function(self.V_phi)
         bcs = []
-        for name in ("top", "bottom"):
+        for name in self.config.electrical.boundaries:
             dofs = compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim,
                                                   self.cell_mesh.facets(name))
             bcs.append(compat.dirichletbc(zero_phi, dofs, self.W.sub(0)))
@@ -277,10 +282,11 @@ class ElectroThermalProblem:
     # -- derived quantities --------------------------------------------------------------
 
     def current(self) -> float:
-        """Current into the top electrode, from the reaction of the charge equation [A]."""
+        """Current into the driven terminal, from the reaction of the charge equation [A]."""
         return compat.assemble_scalar(self.forms["I_top"], self.comm)
 
     def current_bottom(self) -> float:
+        """Current out through the grounds, from the reaction of the charge equation [A]."""
         return compat.assemble_scalar(self.forms["I_bottom"], self.comm)
 
     def heat_out(self) -> float:

@@ -1,7 +1,9 @@
-"""Quantities of interest of a solved state: the QoI record of DESIGN.md §4.
+"""Quantities of interest of a solved state: the QoI record (qoi.json; docs/outputs.md).
 
-Totals carry the 2 pi of the revolution. The current is the reaction of the charge equation at
-the top electrode (more accurate than a boundary flux); the heat out is the reaction of the
+Which quantities a record holds, with their units and meaning, is the table in
+solver.quantities; this module evaluates them on a solved problem. Totals carry the
+coordinate system's revolution factor. The current is the reaction of the charge equation at
+the driven terminal (more accurate than a boundary flux); the heat out is the reaction of the
 energy equation where T is fixed plus the convective flux, so `energy_balance` measures how
 well the discrete system is solved, not quadrature luck.
 """
@@ -9,6 +11,7 @@ well the discrete system is solved, not quadrature luck.
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from typing import Optional
 
 import numpy as np
@@ -16,19 +19,20 @@ import ufl
 from mpi4py import MPI
 
 import dolfinx.fem
+from solver import quantities
 from solver.fem import compat
 from solver.fem.forms import field_magnitude
 from solver.fem.problem import ElectroThermalProblem
 
 
 class ProbeQuantities:
-    """Volume means (weighted by r) and maxima of T and |E| over each probe's cells."""
+    """Volume means and maxima of T and |E| over each probe's cells."""
 
     def __init__(self, problem: ElectroThermalProblem):
         self.problem = problem
         cell_mesh = problem.cell_mesh
         mesh = cell_mesh.mesh
-        r = problem.r
+        weight = problem.weight
         E = field_magnitude(problem.phi)
         self.E_cells = dolfinx.fem.Function(compat.dg0_space(mesh))
         self.E_expression = E
@@ -41,9 +45,9 @@ class ProbeQuantities:
             dx = ufl.Measure("dx", domain=mesh, subdomain_data=tags,
                              metadata={"quadrature_degree": 2 * problem.config.solver.degree + 1})
             self.forms[name] = {
-                "volume": compat.create_form(r * dx(1)),
-                "T": compat.create_form(problem.T * r * dx(1)),
-                "E": compat.create_form(E * r * dx(1)),
+                "volume": compat.create_form(weight * dx(1)),
+                "T": compat.create_form(problem.T * weight * dx(1)),
+                "E": compat.create_form(E * weight * dx(1)),
             }
             self.cells[name] = cells[cells < num_owned]
 
@@ -68,48 +72,62 @@ class ProbeQuantities:
         return out
 
 
-def hottest_point(problem: ElectroThermalProblem) -> tuple[float, float, float]:
-    """(T_max, r, z) over the T dofs of all ranks."""
+def hottest_point(problem: ElectroThermalProblem) -> tuple[float, tuple[float, ...]]:
+    """(T_max, its coordinates along the coordinate system's axes) over the T dofs of all ranks."""
+    gdim = problem.coordinates.gdim
     owned = problem.T_map < problem.W.dofmap.index_map.size_local
     T = problem.u.x.array[problem.T_map]
-    local = (-np.inf, 0.0, 0.0)
+    local = (-np.inf,) + (0.0,) * gdim
     if np.any(owned):
         i = int(np.argmax(np.where(owned, T, -np.inf)))
         x = problem.V_T.tabulate_dof_coordinates()[i]
-        local = (float(T[i]), float(x[0]), float(x[1]))
-    return max(problem.comm.allgather(local))
+        local = (float(T[i]),) + tuple(float(c) for c in x[:gdim])
+    best = max(problem.comm.allgather(local))
+    return best[0], best[1:]
+
+
+class SolvedState:
+    """What the quantities of solver.quantities are computed from: a problem after a solve at
+    `drive`, with each derived number assembled once, on first use."""
+
+    def __init__(self, problem: ElectroThermalProblem, drive: float, converged: bool):
+        self.problem = problem
+        self.drive = drive
+        self.converged = converged
+        self.current_mode = problem.current_mode
+
+    @property
+    def voltage_device(self) -> float:
+        return float(self.problem.U.value)
+
+    @property
+    def voltage_applied(self) -> float:
+        return self.voltage_device if self.current_mode else self.drive
+
+    @cached_property
+    def current(self) -> float:
+        return self.problem.current()
+
+    @cached_property
+    def heat_out(self) -> float:
+        return self.problem.heat_out()
+
+    @cached_property
+    def hottest(self) -> tuple[float, tuple[float, ...]]:
+        return hottest_point(self.problem)
 
 
 def qoi_record(problem: ElectroThermalProblem, probes: ProbeQuantities, drive: float,
                status: str, newton_iterations: int, wall_time: float, reason: str = "",
                last_converged: Optional[float] = None) -> dict:
-    """The QoI record of a solve at `drive`; physical values are NaN unless it converged."""
+    """The QoI record of a solve at `drive` (qoi.json, one sweep row): every quantity of
+    solver.quantities, NaN unless it converged."""
     converged = status == "ok"
-    record = {
-        "voltage_applied": drive if not problem.current_mode else math.nan,
-        "voltage_device": math.nan, "current": math.nan, "resistance": math.nan,
-        "power": math.nan, "T_max": math.nan, "T_max_r": math.nan, "T_max_z": math.nan,
-        "heat_out": math.nan, "energy_balance": math.nan,
-        "probes": {name: {k: math.nan for k in ("T_mean", "T_max", "E_mean", "E_max")}
-                   for name in problem.cell_mesh.probe_cells},
-    }
-    if converged:
-        U = float(problem.U.value)
-        current = problem.current()
-        power = U * current
-        heat = problem.heat_out()
-        T_max, r, z = hottest_point(problem)
-        record.update({
-            "voltage_applied": U if problem.current_mode else drive,
-            "voltage_device": U,
-            "current": current,
-            "resistance": U / current if current != 0 else math.nan,
-            "power": power,
-            "T_max": T_max, "T_max_r": r, "T_max_z": z,
-            "heat_out": heat,
-            "energy_balance": abs(power - heat) / abs(power) if power != 0 else 0.0,
-            "probes": probes.evaluate(),
-        })
+    state = SolvedState(problem, drive, converged)
+    record = {q.name: q.value(state) for q in quantities.steady_quantities(problem.coordinates.axes)}
+    raw = probes.evaluate() if converged else {}
+    record["probes"] = {name: {q.name: q.compute(raw[name]) if converged else math.nan for q in quantities.PROBE}
+                        for name in problem.cell_mesh.probe_cells}
     record.update({
         "converged": converged,
         "status": status,

@@ -48,6 +48,7 @@ class NewtonResult:
     converged: bool
     iterations: int
     reason: str
+    nonfinite: bool = False  # the residual became non-finite or an iterate unphysical (T <= 0)
 
 
 class BorderedNewton:
@@ -85,6 +86,7 @@ class BorderedNewton:
         self.reused = False
         self.jacobians = 0  # assembled and factorised (for benchmarks)
         self.scalar = 0.0
+        self._nonfinite = False
 
         self.snes = PETSc.SNES().create(self.comm)
         prefix = f"filatherm_{next(_instances)}_"
@@ -164,6 +166,7 @@ class BorderedNewton:
     def _residual(self, snes, x, F) -> None:
         self._push(x)
         if not self.is_physical():
+            self._nonfinite = True
             F.set(np.nan)  # the line search backs off, or the solve fails and the step is cut
             return
         compat.assemble_residual(self.F_field, self.F_form, self.bcs, self.u)
@@ -253,7 +256,8 @@ class BorderedNewton:
             self.border.set_scalar(start[1])
             self._have_jacobian = False
             retry = self._solve_once()
-            result = NewtonResult(retry.converged, result.iterations + retry.iterations, retry.reason)
+            result = NewtonResult(retry.converged, result.iterations + retry.iterations, retry.reason,
+                                  result.nonfinite or retry.nonfinite)
         if not result.converged or result.iterations > CHORD_MAX_ITERATIONS:
             self._have_jacobian = False
         return result
@@ -264,14 +268,17 @@ class BorderedNewton:
 
     def _solve_once(self) -> NewtonResult:
         self.pull()
+        self._nonfinite = False
         try:
             self.snes.solve(None, self.x)
         except PETSc.Error as err:
             self._push(self.x)
-            return NewtonResult(False, self.snes.getIterationNumber(), f"PETSc error {err.ierr}")
+            return NewtonResult(False, self.snes.getIterationNumber(), f"PETSc error {err.ierr}", self._nonfinite)
         self._push(self.x)
         reason = self.snes.getConvergedReason()
-        return NewtonResult(reason > 0, self.snes.getIterationNumber(), _reason_name(reason))
+        nonfinite = self._nonfinite or reason == PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
+        return NewtonResult(reason > 0, self.snes.getIterationNumber(), _reason_name(reason),
+                            nonfinite and reason <= 0)
 
     def destroy(self) -> None:
         options = PETSc.Options()

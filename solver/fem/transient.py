@@ -12,8 +12,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
@@ -85,7 +84,6 @@ class TransientResult:
     newton_iterations: int
     end_time: float
     wall_time: float
-    records: list[dict] = field(default_factory=list)
 
 
 class TransientSolver:
@@ -234,78 +232,3 @@ def thermal_time_constant(times: np.ndarray, T: np.ndarray, T0: float, plateau_e
         return float(times[0])
     t0, t1, y0, y1 = times[k - 1], times[k], T[k - 1], T[k]
     return float(t0 + (target - y0) * (t1 - t0) / (y1 - y0))
-
-
-def run_transient(config: Config, comm, out: Path, args) -> dict:
-    """`filatherm solve` for `analysis.kind: transient`: series.csv, fields.xdmf, the QoI record."""
-    from solver.cli import say
-    from solver.fem.mesh import build_mesh
-    from solver.fem.output import FieldWriter
-    from solver.fem.qoi import ProbeQuantities, qoi_record
-    from solver.io import write_text_atomic
-
-    quiet = getattr(args, "quiet", False)
-    solver = TransientSolver(config, build_mesh(config, comm))
-    problem = solver.problem
-    probes = ProbeQuantities(problem)
-    snapshots = list(config.analysis.time.snapshots if config.analysis.time.snapshots is not None
-                     else solver.shape.plateau_ends() + [solver.shape.duration])
-    writer = FieldWriter(problem, out / "fields.xdmf", snapshots=len(snapshots))
-    series: dict[str, list] = {"time": [], "voltage_applied": [], "voltage_device": [], "current": [], "T_max": []}
-    probe_series = {name: {"T_mean": [], "T_max": [], "E_mean": []} for name in problem.cell_mesh.probe_cells}
-    last_report = [time.perf_counter()]
-
-    def observe(p: ElectroThermalProblem, t: float, drive: float) -> None:
-        U = float(p.U.value)
-        series["time"].append(t)
-        series["voltage_applied"].append(U if p.current_mode else drive)
-        series["voltage_device"].append(U)
-        series["current"].append(p.current())
-        series["T_max"].append(p.T_max())
-        for name, values in probes.evaluate().items():
-            for key in probe_series[name]:
-                probe_series[name][key].append(values[key])
-        if any(abs(t - s) <= 1e-12 * max(s, 1e-30) for s in snapshots):
-            writer.write(t)
-        if time.perf_counter() - last_report[0] > 2.0:
-            say(f"  t = {t:.4g} s of {solver.shape.duration:.4g} s, T_max {series['T_max'][-1]:.1f} K", quiet)
-            last_report[0] = time.perf_counter()
-
-    say(f"pulse on {config.name}: {problem.dofs} dofs, amplitude {solver.shape.pulse.amplitude:g}, "
-        f"{solver.shape.duration:.3g} s", quiet)
-    try:
-        result = solver.run(observe, snapshots)
-        writer.close()
-    except BaseException:
-        writer.discard()
-        raise
-    record = qoi_record(problem, probes, series["voltage_applied"][-1], result.status, result.newton_iterations,
-                        result.wall_time, result.reason)
-    times = np.array(series["time"])
-    T_max = np.array(series["T_max"])
-    current = np.array(series["current"])
-    T0 = config.thermal.reference_temperature
-    peak = int(np.argmax(T_max))
-    record.update({
-        "series": {**series, "probes": probe_series},
-        "peaks": {
-            "T_max": float(T_max[peak]), "T_max_time": float(times[peak]),
-            "current": float(current[np.argmax(np.abs(current))]),
-            "probes": {name: {"T_mean": max(v["T_mean"]), "T_max": max(v["T_max"])}
-                       for name, v in probe_series.items()},
-        },
-        "thermal_time_constant": thermal_time_constant(times, T_max, T0, solver.shape.plateau_ends()[0]),
-        "steps": result.steps,
-        "rejected_steps": result.rejected,
-        "end_time": result.end_time,
-    })
-    if comm.rank == 0:
-        columns = ["time", "voltage_applied", "voltage_device", "current", "T_max"]
-        header = columns + [f"{name}.{key}" for name in probe_series for key in probe_series[name]]
-        lines = [",".join(header)]
-        for i in range(len(times)):
-            row = [series[c][i] for c in columns]
-            row += [probe_series[n][k][i] for n in probe_series for k in probe_series[n]]
-            lines.append(",".join(repr(float(v)) for v in row))
-        write_text_atomic(out / "series.csv", "\n".join(lines) + "\n")
-    return record

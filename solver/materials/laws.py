@@ -1,60 +1,231 @@
-"""Material property laws of T (DESIGN.md §3) as UFL expressions and as numpy functions.
+"""Material property laws: one class per law, holding its parameters and its value at T.
 
-The same law must mean the same thing in the FEM forms and in the compact model, so both
-evaluations live here, side by side.
+Each law is a strict pydantic model whose fields are its YAML keys (`law: arrhenius`, `value`,
+`activation_energy`, ...), registered in :data:`LAWS` by :func:`register_law`. Everything else
+derives from the registry: the config schema's unions of laws per property and their error
+message (solver.config.schema), the reference table in docs/config.md
+(solver.config.reference), and evaluation. One `at(T, ctx)` method serves both the FEM forms (UFL,
+every parameter a DOLFINx Constant) and the compact model (numpy), so a law means the same
+thing in both (docs/physics.md, "Material laws").
+
+Adding a law: one class here decorated with `@register_law`, plus a test.
 """
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Annotated, Any, Callable, ClassVar, Literal, Optional, Union
 
 import numpy as np
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from solver.config.schema import (
-    ArrheniusLaw,
-    ConstantLaw,
-    Material,
-    MetallicLaw,
-    PowerLaw,
-    TableLaw,
-    WiedemannFranzLaw,
-)
+from solver.base import NonNegative, Positive, TaggedModel
+from solver.constants import BOLTZMANN_EV
 
-K_BOLTZMANN_EV = 8.617333262e-5  # eV/K (CODATA 2018)
+PROPERTIES = ("electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity")
 
 
-def evaluate(law: Any, T: Any, ops: Any, sigma: Callable[[Any], Any] | None = None,
-             number: Callable[[float], Any] = float) -> Any:
-    """A law at temperature T, with `ops` providing exp/min/max (the ufl or numpy module) and
-    `number` turning each law parameter into a value (a DOLFINx Constant in forms)."""
-    n = number
-    if isinstance(law, ConstantLaw):
-        return n(law.value) + 0 * T
-    if isinstance(law, MetallicLaw):
-        return n(law.value) / (1 + n(law.alpha) * (T - n(law.T_ref)))
-    if isinstance(law, ArrheniusLaw):
-        return n(law.value) * ops.exp(-n(law.activation_energy) / K_BOLTZMANN_EV * (1 / T - 1 / n(law.T_ref)))
-    if isinstance(law, PowerLaw):
-        return n(law.value) * (T / n(law.T_ref)) ** n(law.exponent)
-    if isinstance(law, TableLaw):
-        # piecewise linear: start value plus each segment's slope times the part of T inside it
-        Ts, vs = [n(t) for t in law.T], [n(v) for v in law.value]
-        value = vs[0] + 0 * T
-        for (t0, t1), (v0, v1) in zip(zip(Ts, Ts[1:]), zip(vs, vs[1:])):
-            clamped = ops.min_value(ops.max_value(T, t0), t1)
-            value = value + (v1 - v0) / (t1 - t0) * (clamped - t0)
-        return value
-    if isinstance(law, WiedemannFranzLaw):
-        if sigma is None:
-            raise ValueError("wiedemann_franz needs the electrical conductivity")
-        return n(law.lorenz) * sigma(T) * T + n(law.phonon)
-    raise TypeError(f"unknown law {law!r}")
+@dataclass(frozen=True)
+class LawContext:
+    """How a law is evaluated: `ops` gives exp/min_value/max_value (the ufl module or numpy),
+    `number` turns each parameter into a value (float, or a DOLFINx Constant in forms), and
+    `sigma` is the electrical conductivity law of the same material (Wiedemann-Franz)."""
+
+    ops: Any
+    number: Callable[[float], Any] = float
+    sigma: Optional[Callable[[Any], Any]] = None
 
 
-class _NumpyOps:
+class NumpyOps:
     exp = staticmethod(np.exp)
     min_value = staticmethod(np.minimum)
     max_value = staticmethod(np.maximum)
+
+
+NUMPY = LawContext(NumpyOps)
+
+
+class PropertyLaw(TaggedModel):
+    """Base of every law; subclasses set `law` to a Literal tag and implement `at` and
+    `is_positive`."""
+
+    properties: ClassVar[tuple[str, ...]] = PROPERTIES  # which material properties may use it
+    source: Optional[str] = Field(default=None, description="citation, or 'assumed'")
+
+    @classmethod
+    def tag(cls) -> str:
+        """The `law:` name of this class."""
+        return cls.model_fields["law"].annotation.__args__[0]
+
+    def at(self, T: Any, ctx: LawContext) -> Any:
+        """The property at temperature T."""
+        raise NotImplementedError
+
+    def is_positive(self) -> bool:
+        """Whether the law can only give positive values (for sigma, kappa and heat capacity)."""
+        raise NotImplementedError
+
+
+LAWS: dict[str, type[PropertyLaw]] = {}
+
+
+def register_law(cls: type[PropertyLaw]) -> type[PropertyLaw]:
+    tag = cls.tag()
+    if tag in LAWS:
+        raise ValueError(f"law {tag!r} is registered twice")
+    LAWS[tag] = cls
+    return cls
+
+
+# ---------------------------------------------------------------- the laws
+
+
+@register_law
+class ConstantLaw(PropertyLaw):
+    """value, independent of T."""
+
+    law: Literal["constant"] = "constant"
+    value: float = Field(description="the value (SI unit of the property)")
+
+    def at(self, T, ctx):
+        return ctx.number(self.value) + 0 * T
+
+    def is_positive(self) -> bool:
+        return self.value > 0
+
+
+@register_law
+class MetallicLaw(PropertyLaw):
+    """value / (1 + alpha (T - T_ref)): a metal whose resistivity rises linearly with T."""
+
+    law: Literal["metallic"]
+    value: float = Field(description="value at T_ref")
+    alpha: NonNegative = Field(description="temperature coefficient of the resistivity [1/K]")
+    T_ref: Positive = Field(default=300.0, description="[K]")
+
+    def at(self, T, ctx):
+        n = ctx.number
+        return n(self.value) / (1 + n(self.alpha) * (T - n(self.T_ref)))
+
+    def is_positive(self) -> bool:
+        return self.value > 0
+
+
+@register_law
+class ArrheniusLaw(PropertyLaw):
+    """value * exp(-activation_energy / k_B (1/T - 1/T_ref)), activation energy in eV."""
+
+    law: Literal["arrhenius"]
+    value: float = Field(description="value at T_ref")
+    activation_energy: float = Field(description="[eV]")
+    T_ref: Positive = Field(default=300.0, description="[K]")
+
+    def at(self, T, ctx):
+        n = ctx.number
+        return n(self.value) * ctx.ops.exp(-n(self.activation_energy) / BOLTZMANN_EV * (1 / T - 1 / n(self.T_ref)))
+
+    def is_positive(self) -> bool:
+        return self.value > 0
+
+
+@register_law
+class PowerLaw(PropertyLaw):
+    """value * (T / T_ref) ** exponent."""
+
+    law: Literal["power"]
+    value: float = Field(description="value at T_ref")
+    exponent: float = Field(description="dimensionless")
+    T_ref: Positive = Field(default=300.0, description="[K]")
+
+    def at(self, T, ctx):
+        n = ctx.number
+        return n(self.value) * (T / n(self.T_ref)) ** n(self.exponent)
+
+    def is_positive(self) -> bool:
+        return self.value > 0
+
+
+@register_law
+class TableLaw(PropertyLaw):
+    """Piecewise linear in T through (T[i], value[i]); constant beyond the ends."""
+
+    law: Literal["table"]
+    T: tuple[Positive, ...] = Field(min_length=2, description="[K], strictly increasing")
+    value: tuple[float, ...] = Field(min_length=2, description="one per T")
+
+    @model_validator(mode="after")
+    def _check_table(self) -> TableLaw:
+        if len(self.T) != len(self.value):
+            raise ValueError(f"value: has {len(self.value)} entries but T has {len(self.T)}")
+        if any(b <= a for a, b in zip(self.T, self.T[1:])):
+            raise ValueError("T: must be strictly increasing")
+        return self
+
+    def at(self, T, ctx):
+        # piecewise linear: start value plus each segment's slope times the part of T inside it
+        n = ctx.number
+        Ts, vs = [n(t) for t in self.T], [n(v) for v in self.value]
+        result = vs[0] + 0 * T
+        for (t0, t1), (v0, v1) in zip(zip(Ts, Ts[1:]), zip(vs, vs[1:])):
+            clamped = ctx.ops.min_value(ctx.ops.max_value(T, t0), t1)
+            result = result + (v1 - v0) / (t1 - t0) * (clamped - t0)
+        return result
+
+    def is_positive(self) -> bool:
+        return all(v > 0 for v in self.value)
+
+
+@register_law
+class WiedemannFranzLaw(PropertyLaw):
+    """Thermal conductivity lorenz * sigma(T) * T + phonon (electrons plus lattice)."""
+
+    properties: ClassVar[tuple[str, ...]] = ("thermal_conductivity",)
+    law: Literal["wiedemann_franz"]
+    lorenz: Positive = Field(default=2.44e-8, description="Lorenz number [W Ohm/K^2]")
+    phonon: NonNegative = Field(default=0.0, description="lattice part [W/(m K)]")
+
+    def at(self, T, ctx):
+        if ctx.sigma is None:
+            raise ValueError("wiedemann_franz needs the electrical conductivity")
+        return ctx.number(self.lorenz) * ctx.sigma(T) * T + ctx.number(self.phonon)
+
+    def is_positive(self) -> bool:
+        return True
+
+
+# ---------------------------------------------------------------- unions for the schema
+
+
+def _law_tag(value: Any) -> Optional[str]:
+    # Union tags carry a "law:" prefix so that they can never be mistaken for data keys when an
+    # error location is turned into a key path (see solver.config._located_path).
+    law = value.get("law", "constant") if isinstance(value, dict) else getattr(value, "law", None)
+    return f"law:{law}" if isinstance(law, str) else None
+
+
+def number_as_constant(value: Any) -> Any:
+    """`heat_capacity: 2.5e6` is shorthand for `{law: constant, value: 2.5e6}`."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return {"law": "constant", "value": value}
+    return value
+
+
+def laws_for(property_name: str) -> list[type[PropertyLaw]]:
+    return [cls for cls in LAWS.values() if property_name in cls.properties]
+
+
+def law_union(property_name: str):
+    """The discriminated union of the laws a property may use (for the config schema)."""
+    members = laws_for(property_name)
+    names = ", ".join(cls.tag() for cls in members)
+    return Annotated[
+        Union[tuple(Annotated[cls, Tag(f"law:{cls.tag()}")] for cls in members)],
+        Discriminator(_law_tag, custom_error_type="unknown_law",
+                      custom_error_message=f"law must be one of {names} (a plain number means constant)"),
+    ]
+
+
+# ---------------------------------------------------------------- evaluation
 
 
 class MaterialLaws:
@@ -62,10 +233,10 @@ class MaterialLaws:
     (every law parameter a Constant, so a sweep over material numbers reuses the compiled
     forms), numpy functions otherwise."""
 
-    def __init__(self, material: Material, mesh=None):
+    def __init__(self, material, mesh=None):
         self.material = material
         if mesh is None:
-            self._ops, self._number = _NumpyOps, float
+            self._ops, self._number = NumpyOps, float
         else:
             import dolfinx.fem
             import ufl
@@ -73,8 +244,8 @@ class MaterialLaws:
             self._ops = ufl
             self._number = lambda value: dolfinx.fem.Constant(mesh, float(value))
 
-    def _law(self, law, T, sigma=None):
-        return evaluate(law, T, self._ops, sigma=sigma, number=self._number)
+    def _law(self, law: PropertyLaw, T, sigma=None):
+        return law.at(T, LawContext(self._ops, self._number, sigma))
 
     def sigma(self, T):
         return self._law(self.material.electrical_conductivity, T)

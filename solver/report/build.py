@@ -6,7 +6,6 @@ pipeline's stage log); a stage that has not run yet is listed as missing, not in
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 from typing import Callable, Optional
@@ -14,23 +13,6 @@ from typing import Callable, Optional
 import numpy as np
 
 from solver.report import figures
-
-
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("results", metavar="RESULTS_DIR", help="results/<name> of a run")
-
-
-def run(args: argparse.Namespace) -> int:
-    from solver.cli import say
-
-    if args.set:
-        from solver.errors import InputError
-
-        raise InputError("--set: the report shows stored results and takes no config overrides")
-    out = build_report(Path(args.results), Path(args.output) if args.output else None,
-                       say=lambda text: say(text, args.quiet))
-    say(f"report written to {out}", args.quiet)
-    return 0
 
 
 def _load_config(results: Path):

@@ -190,8 +190,11 @@ def training_curves(path: Path, data: dict) -> Path:
 
 
 def read_series_csv(path: Path) -> dict[str, np.ndarray]:
+    """series.csv as column name (without its unit) -> values."""
+    from solver.quantities import split_header
+
     lines = Path(path).read_text().splitlines()
-    names = lines[0].split(",")
+    names = [split_header(cell)[0] for cell in lines[0].split(",")]
     values = np.array([[float(x) for x in line.split(",")] for line in lines[1:]])
     return {name: values[:, i] for i, name in enumerate(names)}
 

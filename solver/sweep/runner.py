@@ -12,13 +12,13 @@ None: no more work) with tag WORK; it sends each finished row with tag RESULT.
 
 from __future__ import annotations
 
-import time
 from collections import deque
-from dataclasses import dataclass
 from typing import Callable, Optional
 
-from solver.config import Config, config_data, with_overrides
-from solver.errors import FilathermError, InputError
+from solver.config import Config, section_hash, with_overrides
+from solver.config.sections import MESH
+from solver.errors import InputError
+from solver.fem.study import SteadyStudy
 from solver.sweep.plan import Chunk, SweepPoint, chunks
 from solver.sweep.store import flatten_record
 
@@ -49,69 +49,40 @@ class StopRequest:
         signal.signal(signal.SIGINT, self._previous)
 
 
-def _geometry_key(config: Config) -> str:
-    data = config_data(config)
-    return repr({k: data.get(k) for k in ("units", "geometry", "mesh", "probes")})
-
-
 class GroupSolver:
-    """Solves chunks on one group's communicator, rebuilding only what a point changes."""
+    """Solves chunks on one group's communicator, rebuilding only what a point changes: the
+    mesh when a swept parameter changes the geometry, the study when it changes anything."""
 
     def __init__(self, config: Config, comm):
         self.config = config
         self.comm = comm
-        self._mesh_key = self._problem_key = None
-        self.cell_mesh = self.problem = self.probes = None
+        self._mesh_key = self._study_key = None
+        self.study: Optional[SteadyStudy] = None
 
-    def _prepare(self, parameters: dict) -> Config:
-        from solver.fem.mesh import build_mesh
-        from solver.fem.problem import ElectroThermalProblem
-        from solver.fem.qoi import ProbeQuantities
-
+    def _prepare(self, parameters: dict) -> SteadyStudy:
         variant = with_overrides(self.config, parameters) if parameters else self.config
         key = repr(sorted(parameters.items()))
-        if key != self._problem_key:
-            if _geometry_key(variant) != self._mesh_key:
-                self.cell_mesh = build_mesh(variant, self.comm)
-                self._mesh_key = _geometry_key(variant)
-            if self.problem is not None:
-                self.problem.newton.destroy()
-            self.problem = ElectroThermalProblem(variant, self.cell_mesh)
-            self.probes = ProbeQuantities(self.problem)
-            self._problem_key = key
-        return variant
+        if key != self._study_key:
+            mesh_key = section_hash(variant, MESH)
+            cell_mesh = self.study.cell_mesh if self.study is not None and mesh_key == self._mesh_key else None
+            if self.study is not None:
+                self.study.close()
+            self.study = SteadyStudy(variant, self.comm, cell_mesh)
+            self._mesh_key, self._study_key = mesh_key, key
+        return self.study
+
+    def close(self) -> None:
+        if self.study is not None:
+            self.study.close()
+            self.study = None
 
     def solve_chunk(self, chunk: Chunk, emit: Callable[[dict], None],
                     stop: Callable[[], bool] = lambda: False) -> None:
         """Continue from rest through the chunk's points (increasing |drive|), emitting rows;
         `stop()` (agreed on the group: the leader's answer) ends the chunk between points."""
-        from solver.fem.continuation import Continuation
-        from solver.fem.qoi import qoi_record
-
-        parameters = chunk.points[0].parameter_dict
-        variant = self._prepare(parameters)
-        settings = variant.solver.continuation
-        continuation = Continuation(self.problem, settings.max_step, settings.min_step)
-        beyond: Optional[float] = None
-        for point in chunk.points:
-            if self.comm.bcast(stop() if self.comm.rank == 0 else None, root=0):
-                return
-            start = time.perf_counter()
-            if beyond is not None:
-                record = qoi_record(self.problem, self.probes, point.drive, "runaway", 0, 0.0,
-                                    f"beyond the runaway point at {beyond:.6g}", beyond)
-            else:
-                try:
-                    result = continuation.advance(point.drive)
-                except FilathermError as err:  # a failure inside one solve: record it, go on
-                    record = qoi_record(self.problem, self.probes, point.drive, "failed", 0,
-                                        time.perf_counter() - start, str(err))
-                else:
-                    record = qoi_record(self.problem, self.probes, point.drive, result.status,
-                                        result.iterations, time.perf_counter() - start, result.reason,
-                                        result.last_converged)
-                    if result.status == "runaway":
-                        beyond = result.last_converged
+        study = self._prepare(chunk.points[0].parameter_dict)
+        agreed_stop = lambda: self.comm.bcast(stop() if self.comm.rank == 0 else None, root=0)  # noqa: E731
+        for point, (_, record) in zip(chunk.points, study.branch([p.drive for p in chunk.points], agreed_stop)):
             emit(point_row(point, record))
 
 
@@ -120,14 +91,6 @@ def point_row(point: SweepPoint, record: dict) -> dict:
     row["point_id"] = point.point_id
     row["point_index"] = point.index
     return row
-
-
-@dataclass
-class SweepOutcome:
-    solved: int
-    failed: int
-    skipped: int
-    wall_time: float
 
 
 def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
@@ -162,6 +125,7 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
             if chunk is None:
                 break
             solver.solve_chunk(chunk, lambda row: None, wants_stop)
+    solver.close()
     group.Free()
     return bool(world.bcast(stop.requested if world.rank == 0 else None, root=0))
 

@@ -10,8 +10,9 @@ is.
 Layout of sweep.h5 (format "filatherm-sweep", version 1): one 1-D dataset per column, all of
 the same length. Flat column names are HDF5 paths: QoIs at the root (`current`, `T_max`, ...),
 probe QoIs under `probes/<probe>/<stat>`, swept parameters under `parameters/<key path>`.
-Root attributes: `format`, `version`, `config` (resolved YAML), `config_hash`, `versions`
-(JSON), `rows`.
+Every dataset carries `units` and `description` attributes, and every sweep.csv header cell is
+`name [unit]`, both from the QoI table (solver.quantities; docs/outputs.md). Root attributes:
+`format`, `version`, `config` (resolved YAML), `config_hash`, `versions` (JSON), `rows`.
 """
 
 from __future__ import annotations
@@ -28,27 +29,31 @@ from typing import Any, Iterable, Optional
 
 import numpy as np
 
+from solver import quantities
 from solver.errors import InputError
 from solver.io import atomic_path, ensure_dir, write_text_atomic
 
 FORMAT = "filatherm-sweep"
 VERSION = 1
 
-STRING_COLUMNS = ("point_id", "status", "reason")
+STRING_COLUMNS = quantities.TEXT_COLUMNS
 ORDER_COLUMN = "point_index"  # position in the sweep plan: the table's row order
-QOI_COLUMNS = (
-    "voltage_applied", "voltage_device", "current", "resistance", "power", "T_max", "T_max_r",
-    "T_max_z", "heat_out", "energy_balance", "converged", "newton_iterations", "dofs",
-    "wall_time_s",
-)
-PROBE_STATS = ("T_mean", "T_max", "E_mean", "E_max")
 # what every solved row must carry, finite, for the stages downstream to trust it
-REQUIRED_NUMBERS = ("voltage_applied", "voltage_device", "current", "power", "T_max")
+REQUIRED_NUMBERS = quantities.REQUIRED
+# columns in this order first, the rest (probes, parameters, extras) sorted after them
+LEADING_COLUMNS = STRING_COLUMNS + (ORDER_COLUMN,) + quantities.COLUMN_ORDER
+NESTED = ("probes",)  # record keys whose values are per-probe mappings
 
 
 def flatten_record(record: dict, parameters: Optional[dict] = None) -> dict:
-    """A QoI record (qoi.json layout) plus swept parameters -> flat column -> value."""
-    row = {key: record.get(key) for key in STRING_COLUMNS + QOI_COLUMNS if key in record}
+    """A QoI record (qoi.json layout) plus swept parameters -> flat column -> value. Every key
+    must be a registered quantity (solver.quantities): nothing is dropped silently."""
+    row = {}
+    for key, value in record.items():
+        if key in NESTED:
+            continue
+        quantities.describe(key)  # KeyError names an unregistered quantity
+        row[key] = value
     for probe, stats in (record.get("probes") or {}).items():
         for stat, value in stats.items():
             row[f"probes/{probe}/{stat}"] = value
@@ -89,7 +94,7 @@ def rows_to_columns(rows: list[dict]) -> dict[str, np.ndarray]:
     names: list[str] = []
     for row in rows:
         names.extend(k for k in row if k not in names)
-    ordered = [n for n in STRING_COLUMNS + (ORDER_COLUMN,) + QOI_COLUMNS if n in names]
+    ordered = [n for n in LEADING_COLUMNS if n in names]
     ordered += sorted(n for n in names if n not in ordered)
     return {name: _column_array([row.get(name) for row in rows]) for name in ordered}
 
@@ -109,17 +114,20 @@ def write_h5(path: Path, columns: dict[str, np.ndarray], config_yaml: str, confi
             h5.attrs["rows"] = len(next(iter(columns.values()), ()))
             for name, values in columns.items():
                 if values.dtype == object:
-                    h5.create_dataset(name, data=values.astype(str).tolist(),
-                                      dtype=h5py.string_dtype("utf-8"))
+                    dataset = h5.create_dataset(name, data=values.astype(str).tolist(),
+                                                dtype=h5py.string_dtype("utf-8"))
                 else:
-                    h5.create_dataset(name, data=values)
+                    dataset = h5.create_dataset(name, data=values)
+                quantity = quantities.describe(name)
+                dataset.attrs["units"] = quantity.unit
+                dataset.attrs["description"] = quantity.description
 
 
 def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     names = list(columns)
-    writer.writerow(names)
+    writer.writerow([f"{name} [{quantities.describe(name).unit}]" for name in names])
     n = len(columns[names[0]]) if names else 0
     for i in range(n):
         writer.writerow([_csv_value(columns[name][i]) for name in names])
@@ -175,7 +183,7 @@ def read_sweep(path: str | Path) -> SweepTable:
         for name in REQUIRED_NUMBERS:
             if columns[name].dtype == object or not np.all(np.isfinite(columns[name][ok])):
                 raise InputError(f"{path}: column {name} has non-numeric or non-finite values in solved rows")
-    ordered = {n: columns[n] for n in STRING_COLUMNS + (ORDER_COLUMN,) + QOI_COLUMNS if n in columns}
+    ordered = {n: columns[n] for n in LEADING_COLUMNS if n in columns}
     ordered.update({n: v for n, v in sorted(columns.items()) if n not in ordered})
     return SweepTable(ordered, *meta)
 

@@ -12,7 +12,6 @@ RESULTS_DIR/pipeline.json. An interrupted sweep resumes; a changed config starts
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import os
@@ -20,37 +19,30 @@ import shutil
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from solver.config import Config, config_data, solve_hash, with_overrides
+from solver.config import Config, config_data, config_to_yaml, section_hash, solve_hash, with_overrides
+from solver.config.sections import MESH, STAGE_SECTIONS
 from solver.errors import FilathermError, InputError
-from solver.io import ensure_dir, write_json_atomic
+from solver.io import ensure_dir, write_json_atomic, write_text_atomic
 
 STAGES = ("mesh", "sweep", "fit", "write", "pulse", "crossbar", "train", "report")
 
 
-def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", metavar="CONFIG", help="YAML config file")
-    parser.add_argument("--ranks", type=int, default=1, metavar="N",
-                        help="MPI ranks for the sweep (runs `mpirun -n N filatherm sweep`; default 1)")
+@dataclass(frozen=True)
+class RunOptions:
+    """How `filatherm run` runs: sweep ranks, overwriting, where meshes go."""
 
-
-def run(args: argparse.Namespace) -> int:
-    from solver.cli import load_config_from_args, results_dir, say
-
-    if args.ranks < 1:
-        raise InputError("--ranks: must be at least 1")
-    config = load_config_from_args(args)
-    pipeline = Pipeline(config, results_dir(args, config), args, say=lambda text: say(text, args.quiet))
-    summary = pipeline.run()
-    say(f"done in {pipeline.total:.1f} s: report {summary}", args.quiet)
-    return 0
+    ranks: int = 1
+    force: bool = False
+    meshes: Path = Path("meshes")
 
 
 def code_digest() -> str:
     """A digest of filatherm's own source and data: a stage computed by other code is stale."""
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     digest = hashlib.sha256()
     for path in sorted(package.rglob("*")):
         if path.suffix in (".py", ".yaml", ".json") and "__pycache__" not in path.parts:
@@ -68,11 +60,11 @@ def file_digest(path: Path) -> str:
 
 
 class Pipeline:
-    def __init__(self, config: Config, results: Path, args: argparse.Namespace,
-                 say: Callable[[str], None] = print):
+    def __init__(self, config: Config, results: Path, options: RunOptions = RunOptions(),
+                 say: Callable[[str], None] = lambda text: None):
         self.config = config
         self.results = ensure_dir(results)
-        self.args = args
+        self.options = options
         self.say = say
         self.stamps = ensure_dir(self.results / ".pipeline")
         self.log: dict[str, dict] = {}
@@ -94,7 +86,7 @@ class Pipeline:
             sort_keys=True, default=str).encode()).hexdigest()[:16]
         stamp = self.stamps / f"{name}.json"
         previous = json.loads(stamp.read_text()) if stamp.exists() else {}
-        if (not self.args.force and previous.get("fingerprint") == fingerprint
+        if (not self.options.force and previous.get("fingerprint") == fingerprint
                 and all(p.exists() for p in outputs)):
             self.log[name] = {"wall_time": previous.get("wall_time", 0.0), "note": "reused (up to date)"}
             self.say(f"[{number}/{len(STAGES)}] {name}: up to date, reused")
@@ -117,24 +109,24 @@ class Pipeline:
             raise InputError("kinetics: `filatherm run` fits switching kinetics; the config needs a kinetics block")
         if config.sweep.voltage is None:
             raise InputError("sweep.voltage: `filatherm run` sweeps the voltage; the config needs sweep.voltage")
-        meshes = Path(self.args.output) / "meshes" if self.args.output else Path("meshes")
-        geometry = self._sections("name", "units", "geometry", "mesh", "probes")
+        meshes = self.options.meshes
+        geometry = {"name": config.name, "mesh_hash": section_hash(config, MESH)}
         self.stage("mesh", geometry, [], [meshes / f"{config.name}.xdmf", r / "report" / "mesh.png"],
                    lambda: self._mesh(meshes))
         solves = {"solve_hash": solve_hash(config)}
         self.stage("sweep", solves, [], [r / "sweep.h5"], self._sweep)
         sweep = [r / "sweep.h5"]
         model = r / "model" / "compact_model.json"
-        self.stage("fit", self._sections("kinetics"), sweep, [model], self._fit)
+        self.stage("fit", self._sections(*STAGE_SECTIONS["fit"]), sweep, [model], self._fit)
         write_voltage = self._write_voltages()
         self.stage("write", {**solves, "V_write": write_voltage}, [],
                    [r / "write" / p / "qoi.json" for p in write_voltage], lambda: self._write_points(write_voltage))
         self.stage("pulse", {**solves, "V_write": write_voltage.get("positive"),
                              **self._sections("analysis")}, [], [r / "pulse" / "qoi.json"],
                    lambda: self._pulse(write_voltage))
-        self.stage("crossbar", self._sections("crossbar"), [model], [r / "crossbar" / "summary.json"],
-                   self._crossbar)
-        self.stage("train", self._sections("crossbar", "training"), [model], [r / "train" / "training.json"],
+        self.stage("crossbar", self._sections(*STAGE_SECTIONS["crossbar"]), [model],
+                   [r / "crossbar" / "summary.json"], self._crossbar)
+        self.stage("train", self._sections(*STAGE_SECTIONS["train"]), [model], [r / "train" / "training.json"],
                    self._train)
         upstream = [p for p in (sweep[0], model, r / "pulse" / "qoi.json", r / "crossbar" / "summary.json",
                                 r / "train" / "training.json") if p.exists()]
@@ -169,29 +161,35 @@ class Pipeline:
         start_over = store.exists() and read_sweep(store).config_hash != solve_hash(self.config)
         if start_over:
             self.say("  the config changed since the stored sweep: solving it again")
-        if self.args.ranks > 1:
+        if self.options.ranks > 1:
             self._sweep_under_mpirun(start_over)
-            return f"{self.args.ranks} ranks"
-        from solver.sweep.command import run_sweep
+            return f"{self.options.ranks} ranks"
+        from solver.sweep.driver import run_sweep
 
         outcome = run_sweep(self.config, self.results, resume=not start_over, force=start_over,
-                            quiet=self.args.quiet)
+                            say=lambda text: self.say("  " + text))
         return f"{outcome['solved']} solved, {outcome['failed']} failed, {outcome['stored']} reused"
 
     def _sweep_under_mpirun(self, start_over: bool) -> None:
+        """`mpirun -n N python -m solver sweep` on the resolved config (written beside the
+        stage stamps), in a clean environment: once this process has initialised MPI (the mesh
+        stage does), its environment carries Open MPI's singleton settings, and a child
+        mpirun that inherits them exits silently."""
         launcher = shutil.which("mpirun") or shutil.which("mpiexec")
         if launcher is None:
             raise FilathermError("--ranks: no mpirun or mpiexec on PATH")
+        env = clean_mpi_environment()
         command = [launcher]
-        version = subprocess.run([launcher, "--version"], capture_output=True, text=True).stdout
+        version = subprocess.run([launcher, "--version"], capture_output=True, text=True, env=env).stdout
         if "Open MPI" in version:
             command += ["--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
-        command += ["-n", str(self.args.ranks), sys.executable, "-m", "solver", "sweep", str(self.args.config),
+        resolved = write_text_atomic(self.stamps / "config.yaml", config_to_yaml(self.config))
+        command += ["-n", str(self.options.ranks), sys.executable, "-m", "solver", "sweep", str(resolved),
                     "--output", str(self.results), "--force" if start_over else "--resume", "--quiet"]
-        for assignment in self.args.set or []:
-            command += ["--set", assignment]
-        if subprocess.run(command).returncode != 0:
-            raise FilathermError(f"sweep under {launcher} failed (see the messages above)")
+        child = subprocess.run(command, env=env, capture_output=True, text=True)
+        if child.returncode != 0:
+            detail = (child.stderr.strip() or child.stdout.strip() or "no output").splitlines()
+            raise FilathermError(f"sweep under {launcher} failed (exit {child.returncode}): " + " | ".join(detail[-5:]))
 
     def _fit(self) -> str:
         from solver.compact.workflow import fit_results
@@ -211,49 +209,41 @@ class Pipeline:
         import numpy as np
         from mpi4py import MPI
 
-        from solver.fem.continuation import Continuation
-        from solver.fem.mesh import build_mesh
-        from solver.fem.output import temperature_snapshot, write_fields
-        from solver.fem.problem import ElectroThermalProblem
-        from solver.fem.qoi import ProbeQuantities, qoi_record
+        from solver.fem.study import SteadyStudy, record_with_units
+        from solver.io import atomic_path
 
-        problem = ElectroThermalProblem(self.config, build_mesh(self.config, MPI.COMM_SELF))
-        probes = ProbeQuantities(problem)
-        settings = self.config.solver.continuation
         notes = []
-        for polarity, voltage in write_voltage.items():
-            out = ensure_dir(self.results / "write" / polarity)
-            start = time.perf_counter()
-            result = Continuation(problem, settings.max_step, settings.min_step).advance(voltage)
-            record = qoi_record(problem, probes, voltage, result.status, result.iterations,
-                                time.perf_counter() - start, result.reason, result.last_converged)
-            write_json_atomic(out / "qoi.json", record)
-            if result.converged:
-                write_fields(problem, out / "fields.xdmf")
-                snapshot = temperature_snapshot(problem)
-                from solver.io import atomic_path
-
-                with atomic_path(out / "temperature.npz") as tmp:
-                    with open(tmp, "wb") as handle:
-                        np.savez(handle, **snapshot)
-            notes.append(f"{polarity} {voltage:+.3f} V: T_max {record['T_max']:.0f} K")
-        problem.newton.destroy()
+        with SteadyStudy(self.config, MPI.COMM_SELF) as study:
+            for polarity, voltage in write_voltage.items():
+                out = ensure_dir(self.results / "write" / polarity)
+                record = study.solve(voltage)
+                write_json_atomic(out / "qoi.json", record_with_units(record))
+                if record["converged"]:
+                    study.write_fields(out / "fields.xdmf")
+                    with atomic_path(out / "temperature.npz") as tmp:
+                        with open(tmp, "wb") as handle:
+                            np.savez(handle, **study.temperature_snapshot())
+                notes.append(f"{polarity} {voltage:+.3f} V: T_max {record['T_max']:.0f} K")
         return "; ".join(notes)
 
     def _pulse(self, write_voltage: dict[str, float]) -> str:
         from mpi4py import MPI
 
-        from solver.fem.transient import run_transient
+        from solver.fem.study import PulseStudy, record_with_units
 
         amplitude = write_voltage.get("positive", next(iter(write_voltage.values())))
         pulse = dict(config_data(self.config)["analysis"].get("pulse") or {})
         pulse["amplitude"] = amplitude
         config = with_overrides(self.config, {"analysis.kind": "transient", "analysis.pulse": pulse})
         out = ensure_dir(self.results / "pulse")
-        record = run_transient(config, MPI.COMM_SELF, out, self.args)
+        study = PulseStudy(config, MPI.COMM_SELF, say=lambda text: self.say("  " + text))
+        try:
+            record = study.run(out)
+        finally:
+            study.close()
         record["pulse_amplitude"] = amplitude
         record["pulse_width"] = config.analysis.pulse.width
-        write_json_atomic(out / "qoi.json", record)
+        write_json_atomic(out / "qoi.json", record_with_units(record))
         if record["status"] != "ok":
             raise FilathermError(f"pulse at {amplitude:+.3f} V: {record['reason']}")
         return f"{record['steps']} steps, peak T_max {record['peaks']['T_max']:.0f} K"
@@ -278,3 +268,10 @@ class Pipeline:
         """Wall time of each stage when it was last computed, and of this run."""
         return {"stages": self.log, "this_run": self.total,
                 "computed_total": sum(info["wall_time"] for info in self.log.values())}
+
+
+def clean_mpi_environment() -> dict:
+    """This process's environment without the variables an MPI runtime sets in its ranks
+    (Open MPI, PMIx, PMI): a child mpirun then starts a job of its own."""
+    prefixes = ("OMPI_", "PMIX_", "PMI_", "ORTE_", "OPAL_")
+    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}

@@ -1,0 +1,157 @@
+"""Switching kinetics: one class per rate law, holding its parameters, its rate and its
+Verilog-A text.
+
+A law is the `kinetics:` block of a config (discriminated by `law:`), with the keys every law
+shares (which probe drives it, which statistic of that probe, the pulse width and the target
+number of events per pulse that defines V_write) and its own parameters. Rates are in Hz with
+T in K and E the field magnitude in V/m; the direction of switching is given by the voltage
+polarity, not by the rate (docs/physics.md, "Switching kinetics").
+
+- ``ion_hopping`` (Mott-Gurney): nu0 exp(-Ea/kT) 2 sinh(z q a E / 2kT)
+- ``arrhenius``: nu0 exp(-Ea/kT), field-independent
+- ``jart`` (JART VCM v1b, Bengel et al., IEEE TCAS-I 67, 4618 (2020); Cueppers et al.,
+  APL Mater. 7, 091105 (2019)): nu0 [exp(-dW_min/kT) - exp(-dW_max/kT)] with
+  dW_min/max = Ea [sqrt(1-g^2) -/+ g pi/2 + g asin g] and g = z a E / (pi Ea), E in V/m and Ea
+  in eV; g is capped at 1, where the forward barrier vanishes.
+
+`delta_per_pulse` = rate x pulse width: the expected number of hops (switching events) in one
+pulse. Adding a law: one class here decorated with `@register_kinetics`, plus a test (the
+Verilog-A export is checked against `rate` for every registered law).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, ClassVar, Literal, Optional, Union
+
+import numpy as np
+from pydantic import Discriminator, Field, Tag
+
+from solver.base import Positive, TaggedModel
+from solver.constants import BOLTZMANN, ELEMENTARY_CHARGE
+
+
+class KineticsLaw(TaggedModel):
+    """What every rate law shares; subclasses add `law` and their parameters."""
+
+    probe: str = Field(default="active", description="probe whose temperature and field drive the rate")
+    statistic: Literal["mean", "max"] = Field(
+        default="mean", description="probe statistic used: T_mean/E_mean or T_max/E_max")
+    pulse_width: Positive = Field(default=60e-9, description="[s]")
+    target_delta: Positive = Field(default=1.0, description="delta_per_pulse that defines V_write")
+
+    # (Verilog-A parameter name, field name, comment) of the law's own parameters
+    verilog_parameters: ClassVar[tuple[tuple[str, str, str], ...]] = ()
+
+    @classmethod
+    def tag(cls) -> str:
+        """The `law:` name of this class."""
+        return cls.model_fields["law"].annotation.__args__[0]
+
+    def rate(self, temperature, field) -> np.ndarray:
+        """Hop rate [Hz] at temperature [K] and field magnitude [V/m] (element-wise)."""
+        T = np.asarray(temperature, dtype=float)
+        E = np.abs(np.asarray(field, dtype=float))
+        # Energies in eV divided by kT in eV: Ea q / (k_B T).
+        return self._rate(T, E, BOLTZMANN * T / ELEMENTARY_CHARGE)
+
+    def _rate(self, T: np.ndarray, E: np.ndarray, kT: np.ndarray) -> np.ndarray:
+        raise NotImplementedError
+
+    def verilog_a(self) -> tuple[str, str]:
+        """(declarations of extra local reals, statements setting `rate` from kT and E_probe)
+        in compact_model.va; the parameters are declared from `verilog_parameters`."""
+        raise NotImplementedError
+
+
+KINETICS: dict[str, type[KineticsLaw]] = {}
+
+
+def register_kinetics(cls: type[KineticsLaw]) -> type[KineticsLaw]:
+    if cls.tag() in KINETICS:
+        raise ValueError(f"kinetics law {cls.tag()!r} is registered twice")
+    KINETICS[cls.tag()] = cls
+    return cls
+
+
+@register_kinetics
+class IonHopping(KineticsLaw):
+    """Mott-Gurney ion hopping: nu0 exp(-Ea/kT) 2 sinh(z q a E / 2kT)."""
+
+    law: Literal["ion_hopping"] = "ion_hopping"
+    attempt_frequency: Positive = Field(default=2.0e13, description="nu0 [Hz]")
+    activation_energy: Positive = Field(default=1.35, description="Ea [eV]")
+    hop_distance: Positive = Field(default=0.25e-9, description="a [m]")
+    charge: Positive = Field(default=2, description="z")
+
+    verilog_parameters = (("nu0", "attempt_frequency", "attempt frequency [Hz]"),
+                          ("Ea", "activation_energy", "switching activation energy [eV]"),
+                          ("a_hop", "hop_distance", "hop distance [m]"),
+                          ("z_ion", "charge", "ion charge number"))
+
+    def _rate(self, T, E, kT):
+        # z q a E is the work of the field over one hop, in eV when written z a E.
+        work = self.charge * self.hop_distance * E
+        return self.attempt_frequency * np.exp(-self.activation_energy / kT) * 2.0 * np.sinh(work / (2.0 * kT))
+
+    def verilog_a(self) -> tuple[str, str]:
+        return "", "rate = nu0 * exp(-Ea / kT) * 2.0 * sinh(z_ion * a_hop * E_probe / (2.0 * kT));"
+
+
+@register_kinetics
+class Arrhenius(KineticsLaw):
+    """Field-independent: nu0 exp(-Ea/kT)."""
+
+    law: Literal["arrhenius"]
+    attempt_frequency: Positive = Field(default=2.0e13, description="nu0 [Hz]")
+    activation_energy: Positive = Field(default=1.35, description="Ea [eV]")
+
+    verilog_parameters = (("nu0", "attempt_frequency", "attempt frequency [Hz]"),
+                          ("Ea", "activation_energy", "switching activation energy [eV]"))
+
+    def _rate(self, T, E, kT):
+        return self.attempt_frequency * np.exp(-self.activation_energy / kT) * np.ones_like(E)
+
+    def verilog_a(self) -> tuple[str, str]:
+        return "", "rate = nu0 * exp(-Ea / kT);"
+
+
+@register_kinetics
+class Jart(KineticsLaw):
+    """JART VCM v1b: forward minus backward hops over a field-lowered barrier."""
+
+    law: Literal["jart"]
+    attempt_frequency: Positive = Field(default=2.0e13, description="nu0 [Hz]")
+    activation_energy: Positive = Field(default=1.35, description="Ea [eV]")
+    hop_distance: Positive = Field(default=0.25e-9, description="a [m]")
+    charge: Positive = Field(default=2, description="z")
+
+    verilog_parameters = IonHopping.verilog_parameters
+
+    def _rate(self, T, E, kT):
+        Ea = self.activation_energy
+        gamma = np.minimum(self.charge * self.hop_distance * E / (np.pi * Ea), 1.0)
+        common = np.sqrt(1.0 - gamma**2) + gamma * np.arcsin(gamma)
+        barrier_forward = Ea * (common - gamma * np.pi / 2.0)
+        barrier_backward = Ea * (common + gamma * np.pi / 2.0)
+        return self.attempt_frequency * (np.exp(-barrier_forward / kT) - np.exp(-barrier_backward / kT))
+
+    def verilog_a(self) -> tuple[str, str]:
+        return ("  real gamma, barrier_common;\n",
+                "gamma = min(z_ion * a_hop * E_probe / (3.141592653589793 * Ea), 1.0);\n"
+                "    barrier_common = sqrt(1.0 - gamma * gamma) + gamma * asin(gamma);\n"
+                "    rate = nu0 * (exp(-Ea * (barrier_common - gamma * 3.141592653589793 / 2.0) / kT)\n"
+                "                  - exp(-Ea * (barrier_common + gamma * 3.141592653589793 / 2.0) / kT));")
+
+
+def _kinetics_tag(value: Any) -> Optional[str]:
+    law = value.get("law", "ion_hopping") if isinstance(value, dict) else getattr(value, "law", None)
+    return f"kinetics:{law}" if isinstance(law, str) else None
+
+
+_NAMES = ", ".join(KINETICS)
+
+Kinetics = Annotated[
+    Union[tuple(Annotated[cls, Tag(f"kinetics:{tag}")] for tag, cls in KINETICS.items())],
+    Discriminator(_kinetics_tag, custom_error_type="unknown_kinetics",
+                  custom_error_message=f"law must be one of {_NAMES}"),
+]

@@ -1,0 +1,28 @@
+"""`filatherm run CONFIG [--ranks N]`: the whole pipeline (solver.pipeline.stages)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", metavar="CONFIG", help="YAML config file")
+    parser.add_argument("--ranks", type=int, default=1, metavar="N",
+                        help="MPI ranks for the sweep (runs `mpirun -n N filatherm sweep`; default 1)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from solver.cli import load_config_from_args, results_dir, say
+    from solver.errors import InputError
+    from solver.pipeline.stages import Pipeline, RunOptions
+
+    if args.ranks < 1:
+        raise InputError("--ranks: must be at least 1")
+    config = load_config_from_args(args)
+    meshes = Path(args.output) / "meshes" if args.output else Path("meshes")
+    pipeline = Pipeline(config, results_dir(args, config), RunOptions(args.ranks, args.force, meshes),
+                        say=lambda text: say(text, args.quiet))
+    summary = pipeline.run()
+    say(f"done in {pipeline.total:.1f} s: report {summary}", args.quiet)
+    return 0
