@@ -30,3 +30,19 @@ def solve(raw: dict, drive: float):
 
     study = SteadyStudy(validate_config(raw))
     return study.problem, study.solve(drive)
+
+
+def small_device(num: int = 11, **sweep) -> dict:
+    """Raw config of a small default-like cell (fast to solve) with a voltage sweep."""
+    return {
+        "name": "sweeptest", "units": "nm",
+        "geometry": {"radius": 60, "layers": [
+            {"name": "bottom_electrode", "material": "TiN", "thickness": 20},
+            {"name": "oxide", "material": "HfOx", "thickness": 5,
+             "filament": {"material": "filament", "radius": 5, "top_radius": 3}},
+            {"name": "cmo", "material": "TaOx", "thickness": 10},
+            {"name": "top_electrode", "material": "TiN", "thickness": 20}]},
+        "mesh": {"size": 6, "filament_size": 0.5, "refine_distance": 8},
+        "probes": {"active": {"layer": "cmo", "r_max": 6, "z_min": 0, "z_max": 2}},
+        "sweep": {"voltage": {"start": -1.0, "stop": 1.0, "num": num}, **sweep},
+    }

@@ -17,8 +17,10 @@ from solver.compact.document import SCHEMA_PATH, json_schema, read_document
 from solver.compact.model import CompactModel
 from solver.compact.synthetic import LumpedDevice, write_synthetic_sweep
 from solver.compact.workflow import fit_results
+from solver.compact.verilog_a import write_verilog_a
 from solver.config import load_config
 from solver.errors import InputError
+from solver.materials.kinetics import KINETICS
 
 VOLTAGES = np.linspace(-1.5, 1.5, 31)
 # Every term of the law at work: a thermal resistance that rises with power, a thermoelectric
@@ -57,7 +59,7 @@ def _without_defaults(schema):
 def test_shipped_schema_is_the_one_the_models_generate():
     shipped = json.loads(SCHEMA_PATH.read_text())
     assert _without_defaults(shipped) == _without_defaults(json_schema()), \
-        "regenerate it: python -m solver.compact.document"
+        "regenerate it: python scripts/generate_docs.py"
 
 
 def test_compact_model_json_validates_against_the_schema_and_round_trips(model_dir):
@@ -115,23 +117,39 @@ def test_tampered_document_exits_2_with_one_line(tmp_path, model_dir):
 # ---------------------------------------------------------------- Verilog-A
 
 
-def test_verilog_a_compiles_and_equals_the_python_model_at_five_voltages(model_dir, model):
+def _verilogae():
     # `make setup` installs verilogae (PyPI); the DOLFINx compatibility chroots have no PyPI,
-    # so there this one check is reported as skipped, never as passed.
-    verilogae = pytest.importorskip("verilogae", reason="verilogae (PyPI) is not installed")
-    va = verilogae.load(str(model_dir / "compact_model.va"))
+    # so there these checks are reported as skipped, never as passed.
+    return pytest.importorskip("verilogae", reason="verilogae (PyPI) is not installed")
+
+
+@pytest.mark.parametrize("law", list(KINETICS))
+def test_verilog_a_compiles_and_equals_the_python_model_for_every_kinetics_law(tmp_path, model, law):
+    """Identity check of the export: compact_model.va evaluated by verilogae against the Python
+    model, for every registered kinetics law (solver.materials.kinetics.KINETICS)."""
+    verilogae = _verilogae()
+    shared = {key: getattr(model.kinetics, key) for key in ("probe", "statistic", "pulse_width", "target_delta")}
+    fit = model.document.fit
+    with_law = CompactModel(KINETICS[law](law=law, **shared), model.table, fit.T0, fit.branches, fit.current,
+                            fit.field, model.document)
+    va = verilogae.load(str(write_verilog_a(tmp_path / "compact_model.va", with_law)))
     voltages = np.array([-1.4, -0.6, 0.05, 0.9, 1.45])
     expected = {
-        "I_dev": model.current(voltages), "T_probe": model.temperature(voltages),
-        "E_probe": model.field(voltages), "rate": model.rate(voltages),
-        "delta": model.delta_per_pulse(voltages),
+        "I_dev": with_law.current(voltages), "T_probe": with_law.temperature(voltages),
+        "E_probe": with_law.field(voltages), "rate": with_law.rate(voltages),
+        "delta": with_law.delta_per_pulse(voltages),
     }
     for name, python in expected.items():
         function = va.functions[name]
         parameters = {p: va.modelcard[p].default for p in function.parameters}
         values = function.eval(temperature=300.0, voltages={function.voltages[0]: voltages}, **parameters)
         assert np.all(np.abs(values / python - 1.0) < 1e-9), name
-    # The module's parameters are the fitted numbers, to full precision, and each term is at work.
+
+
+def test_verilog_a_parameters_are_the_fitted_numbers(model_dir, model):
+    """The module's parameters are the fitted numbers, to full precision, and each term is at work."""
+    verilogae = _verilogae()
+    va = verilogae.load(str(model_dir / "compact_model.va"))
     fitted = {"Rth_pos": model.branches.positive.R_th.value, "dRth_neg": model.branches.negative.delta_R_th.value,
               "PR_pos": model.branches.positive.power_scale.value, "beta_neg": model.branches.negative.beta.value,
               "Ea_sigma": model.current_law.activation_energy.value,

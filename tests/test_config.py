@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import pydantic
 import pytest
 import yaml
 
@@ -49,7 +50,7 @@ def test_resolved_yaml_round_trips_to_the_same_config_and_hash():
 
 def test_config_is_immutable():
     config = load_config(DEFAULT_CONFIG)
-    with pytest.raises(Exception):
+    with pytest.raises(pydantic.ValidationError, match="frozen"):
         config.geometry.radius = 5  # type: ignore[misc]
 
 

@@ -19,7 +19,7 @@ from conftest import DEFAULT_CONFIG, MPIRUN, ROOT, child_env, run_cli, write_yam
 from solver.errors import FilathermError
 from solver.io import write_json_atomic
 from solver.sweep.store import read_sweep
-from test_sweep import small_device
+from fem_helpers import small_device
 
 
 def sweep_once(tmp_path, num=11, name="s") -> tuple[Path, Path]:

@@ -12,27 +12,13 @@ import numpy as np
 import pytest
 
 from conftest import ROOT, child_env, run_cli, run_mpi, write_yaml
+from fem_helpers import small_device
 from solver.config import validate_config
 from solver.sweep.plan import branches, chunks, expand, point_id, shard
 from solver.sweep.store import read_sweep
 
 PHYSICAL = ("voltage_applied", "voltage_device", "current", "power", "T_max", "heat_out",
             "probes/active/T_mean", "probes/active/E_mean")
-
-
-def small_device(num: int = 11, **sweep) -> dict:
-    return {
-        "name": "sweeptest", "units": "nm",
-        "geometry": {"radius": 60, "layers": [
-            {"name": "bottom_electrode", "material": "TiN", "thickness": 20},
-            {"name": "oxide", "material": "HfOx", "thickness": 5,
-             "filament": {"material": "filament", "radius": 5, "top_radius": 3}},
-            {"name": "cmo", "material": "TaOx", "thickness": 10},
-            {"name": "top_electrode", "material": "TiN", "thickness": 20}]},
-        "mesh": {"size": 6, "filament_size": 0.5, "refine_distance": 8},
-        "probes": {"active": {"layer": "cmo", "r_max": 6, "z_min": 0, "z_max": 2}},
-        "sweep": {"voltage": {"start": -1.0, "stop": 1.0, "num": num}, **sweep},
-    }
 
 
 def assert_same_table(a, b, rel=1e-10):

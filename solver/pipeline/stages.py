@@ -14,19 +14,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
-import shutil
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional
 
-from solver.config import Config, config_data, config_to_yaml, section_hash, solve_hash, with_overrides
+from solver.config import Config, config_data, section_hash, solve_hash, with_overrides
 from solver.config.sections import MESH, STAGE_SECTIONS
 from solver.errors import FilathermError, InputError
-from solver.io import ensure_dir, write_json_atomic, write_text_atomic
+from solver.io import ensure_dir, write_json_atomic
 
 STAGES = ("mesh", "sweep", "fit", "write", "pulse", "crossbar", "train", "report")
 
@@ -162,34 +158,15 @@ class Pipeline:
         if start_over:
             self.say("  the config changed since the stored sweep: solving it again")
         if self.options.ranks > 1:
-            self._sweep_under_mpirun(start_over)
+            from solver.sweep.launch import sweep_under_mpirun
+
+            sweep_under_mpirun(self.config, self.results, self.options.ranks, start_over)
             return f"{self.options.ranks} ranks"
         from solver.sweep.driver import run_sweep
 
         outcome = run_sweep(self.config, self.results, resume=not start_over, force=start_over,
                             say=lambda text: self.say("  " + text))
         return f"{outcome['solved']} solved, {outcome['failed']} failed, {outcome['stored']} reused"
-
-    def _sweep_under_mpirun(self, start_over: bool) -> None:
-        """`mpirun -n N python -m solver sweep` on the resolved config (written beside the
-        stage stamps), in a clean environment: once this process has initialised MPI (the mesh
-        stage does), its environment carries Open MPI's singleton settings, and a child
-        mpirun that inherits them exits silently."""
-        launcher = shutil.which("mpirun") or shutil.which("mpiexec")
-        if launcher is None:
-            raise FilathermError("--ranks: no mpirun or mpiexec on PATH")
-        env = clean_mpi_environment()
-        command = [launcher]
-        version = subprocess.run([launcher, "--version"], capture_output=True, text=True, env=env).stdout
-        if "Open MPI" in version:
-            command += ["--oversubscribe"] + (["--allow-run-as-root"] if os.geteuid() == 0 else [])
-        resolved = write_text_atomic(self.stamps / "config.yaml", config_to_yaml(self.config))
-        command += ["-n", str(self.options.ranks), sys.executable, "-m", "solver", "sweep", str(resolved),
-                    "--output", str(self.results), "--force" if start_over else "--resume", "--quiet"]
-        child = subprocess.run(command, env=env, capture_output=True, text=True)
-        if child.returncode != 0:
-            detail = (child.stderr.strip() or child.stdout.strip() or "no output").splitlines()
-            raise FilathermError(f"sweep under {launcher} failed (exit {child.returncode}): " + " | ".join(detail[-5:]))
 
     def _fit(self) -> str:
         from solver.compact.workflow import fit_results
@@ -269,9 +246,3 @@ class Pipeline:
         return {"stages": self.log, "this_run": self.total,
                 "computed_total": sum(info["wall_time"] for info in self.log.values())}
 
-
-def clean_mpi_environment() -> dict:
-    """This process's environment without the variables an MPI runtime sets in its ranks
-    (Open MPI, PMIx, PMI): a child mpirun then starts a job of its own."""
-    prefixes = ("OMPI_", "PMIX_", "PMI_", "ORTE_", "OPAL_")
-    return {k: v for k, v in os.environ.items() if not k.startswith(prefixes)}
