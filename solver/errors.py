@@ -1,4 +1,4 @@
-"""Error types and the exit codes they map to (DESIGN.md §4).
+"""Error types and the exit codes they map to (README.md, "What happens when things go wrong").
 
 Bad input (config, paths, arguments, files from elsewhere) is an :class:`InputError`:
 the CLI prints its message on one line and exits with code 2. Anything else the code

@@ -93,12 +93,14 @@ BOOKKEEPING = (
     Quantity("dofs", "1", "degrees of freedom of the discrete problem", kind="integer"),
     Quantity("wall_time_s", "s", "wall time of the point", ),
 )
-CONTINUATION = (
-    Quantity("continuation_solves", "1", "Newton solves on the way from rest to the point", kind="integer"),
-    Quantity("total_newton_iterations", "1", "Newton iterations of all those solves", kind="integer"),
+CONDITIONAL = (
     Quantity("current_target", "A", "the set current of a current-controlled terminal"),
     Quantity("last_converged_drive", "V", "a failed point: the last drive (V, or A at a current terminal) "
              "where the branch converged"),
+)
+CONTINUATION = (
+    Quantity("continuation_solves", "1", "Newton solves on the way from rest to the point", kind="integer"),
+    Quantity("total_newton_iterations", "1", "Newton iterations of all those solves", kind="integer"),
 )
 
 # Sweep rows (sweep.h5, sweep.csv).
@@ -153,7 +155,7 @@ def steady_quantities(axes: tuple[str, ...]) -> tuple[Quantity, ...]:
 
 _ALL_AXES = ("r", "z", "x", "y")
 _BY_NAME = {q.name: q for q in STEADY + axes_quantities(_ALL_AXES) + BALANCES + BOOKKEEPING
-            + CONTINUATION + SWEEP + PULSE}
+            + CONDITIONAL + CONTINUATION + SWEEP + PULSE}
 _PROBE_BY_NAME = {q.name: q for q in PROBE}
 _SERIES_BY_NAME = {q.name: q for q in SERIES}
 
@@ -268,6 +270,7 @@ def outputs_tables() -> str:
                     "system (`r`, `z` in the axisymmetric cell)", STEADY + (HOTTEST_POSITION,) + BALANCES)
     lines += _table("Per probe (qoi.json `probes.<probe>.<name>`; sweep column `probes/<probe>/<name>`)", PROBE)
     lines += _table("How the solve went", BOOKKEEPING)
+    lines += _table("Where they apply (a current terminal; a failed point)", CONDITIONAL)
     lines += _table("`filatherm solve` only (qoi.json)", CONTINUATION)
     lines += _table("Sweep rows only (sweep.h5, sweep.csv)", SWEEP)
     lines += _table("series.csv of a pulse (plus `<probe>.T_mean`, `<probe>.T_max`, `<probe>.E_mean`)", SERIES)

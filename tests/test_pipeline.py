@@ -56,7 +56,7 @@ def test_pipeline_needs_kinetics(tmp_path, default_raw):
 
 
 def test_default_config_is_the_binding_example():
-    """configs/default.yaml keeps the DESIGN.md §3 structure the README documents."""
+    """configs/default.yaml keeps the structure the README and docs/config.md document."""
     raw = read_yaml_file(DEFAULT_CONFIG)
     for key in ("name", "units", "geometry", "mesh", "electrical", "thermal", "analysis", "probes", "sweep",
                 "kinetics", "crossbar", "solver"):

@@ -1,4 +1,4 @@
-"""Typed, immutable models of the YAML configuration (DESIGN.md §3).
+"""Typed, immutable models of the YAML configuration (docs/config.md).
 
 Every model forbids unknown keys (a typo must never pass silently) and non-finite
 numbers. Lengths in `geometry`, `mesh` and `probes` are in the config's `units`;
