@@ -56,6 +56,26 @@ class Material(Model):
         return self
 
 
+class StateVariable(Model):
+    """The device's internal state: one physical quantity (e.g. the average oxygen-vacancy
+    concentration of the CMO switching region) that material laws may depend on through
+    `StateLinear` parameters ({intercept, slope, minimum}); sweep it with
+    `sweep.parameters: {state.value: [...]}` (docs/physics.md, "Device state")."""
+
+    name: Name = Field(description="what the state is, e.g. vacancy_concentration")
+    unit: str = Field(max_length=32, description="its unit, e.g. 1/m^3")
+    value: float = Field(description="the state of the cell that is solved [unit]")
+    minimum: Optional[float] = Field(default=None, description="smallest physical value, e.g. the HRS [unit]")
+    maximum: Optional[float] = Field(default=None, description="largest physical value, e.g. the LRS [unit]")
+    description: Optional[str] = Field(default=None, description="free text")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StateVariable:
+        if self.minimum is not None and self.maximum is not None and self.minimum >= self.maximum:
+            raise ValueError("maximum: must be larger than minimum")
+        return self
+
+
 # ---------------------------------------------------------------- geometry and mesh
 
 
@@ -510,6 +530,7 @@ class Config(Model):
     analysis: Analysis = Field(default_factory=Analysis, description="steady or transient")
     probes: dict[Name, Probe] = Field(default_factory=dict, description="regions where QoIs are averaged")
     sweep: Sweep = Field(default_factory=Sweep, description="what `filatherm sweep` varies")
+    state: Optional[StateVariable] = Field(default=None, description="the device state material laws may depend on")
     kinetics: Optional[Kinetics] = Field(default=None, description="switching kinetics (needed by fit and run)")
     crossbar: Crossbar = Field(default_factory=Crossbar, description="compact crossbar model")
     training: Training = Field(default_factory=Training, description="hardware-aware training")
@@ -555,6 +576,12 @@ class Config(Model):
             if material not in self.materials:
                 known = ", ".join(sorted(self.materials))
                 raise ValueError(f"{where}: unknown material {material!r} (known: {known})")
+        for name, material in self.materials.items():
+            for key in ("electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity"):
+                law = getattr(material, key)
+                if law is not None and law.uses_state() and self.state is None:
+                    raise ValueError(f"materials.{name}.{key}: depends on the device state; the config "
+                                     "needs a `state:` block")
         if self.analysis.kind == "transient":
             if self.analysis.pulse is None:
                 raise ValueError("analysis.pulse: required for a transient analysis")
