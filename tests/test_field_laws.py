@@ -22,6 +22,7 @@ from scipy.optimize import brentq
 from fem_helpers import slab_config, solve
 from solver.config import validate_config
 from solver.constants import BOLTZMANN, ELEMENTARY_CHARGE, VACUUM_PERMITTIVITY
+from solver.errors import ConfigError
 from solver.materials.laws import NUMPY, HoppingLaw, LawContext
 
 pytest.importorskip("dolfinx")
@@ -114,7 +115,7 @@ def test_hopping_conductivity_is_smooth_and_even_at_zero_field():
 
 def test_a_state_dependent_parameter_follows_the_state():
     raw = slab({**HOPPING, "activation_energy": {"intercept": 0.2, "slope": -1e-26, "minimum": 0.05}})
-    with pytest.raises(Exception, match="needs a `state:` block"):
+    with pytest.raises(ConfigError, match="needs a `state:` block"):
         validate_config(raw)
     raw["state"] = {"name": "vacancy_concentration", "unit": "1/m^3", "value": 1e25}
     config = validate_config(raw)

@@ -54,8 +54,9 @@ class CompactModel:
 
     def __init__(self, kinetics: Kinetics, table: Table, T0: Estimate, branches: Branches,
                  current_law: CurrentLaw, field_law: ActivatedLaw,
-                 document: Optional[CompactModelDocument] = None):
+                 document: Optional[CompactModelDocument] = None, state: Optional[float] = None):
         self.kinetics = kinetics
+        self.state = state  # the device state of this model (kinetics laws may depend on it)
         self.table = table
         self.T0 = T0.value
         self.branches = branches
@@ -70,7 +71,7 @@ class CompactModel:
     def from_document(cls, document: CompactModelDocument) -> CompactModel:
         fit = document.fit
         return cls(document.kinetics, document.table, fit.T0, fit.branches, fit.current, fit.field,
-                   document)
+                   document, document_state(document))
 
     @classmethod
     def load(cls, path: str | Path) -> CompactModel:
@@ -119,7 +120,7 @@ class CompactModel:
         v = np.asarray(voltage, dtype=float)
         T = self.temperature(v)
         with np.errstate(over="ignore", invalid="ignore"):
-            return self.kinetics.rate(T, self._field(v, T))
+            return self.kinetics.rate(T, self._field(v, T), self.state, np.sign(v))
 
     def delta_per_pulse(self, voltage) -> np.ndarray:
         """rate x pulse width."""
@@ -237,3 +238,14 @@ class CompactModel:
             nonlinearity_third_select=Polarities(**{p: ratio(p, 3.0) for p in POLARITY_SIGNS}),
             T_asymmetry=asymmetry,
         )
+
+
+def document_state(document: CompactModelDocument) -> Optional[float]:
+    """The device state a document's points were solved at: its swept `state.value`, else the
+    config's (None when the config has no state)."""
+    from solver.compact.table import STATE_KEY
+
+    if STATE_KEY in document.source.parameters:
+        return float(document.source.parameters[STATE_KEY])
+    state = document.source.config.get("state")
+    return float(state["value"]) if state else None

@@ -72,7 +72,8 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
     if config.kinetics is None:
         raise InputError(f"{sweep_path}: the config has no kinetics block "
                          "(add one, or pass --set kinetics.law=ion_hopping)")
-    tables = build_rate_tables(sweep, config.kinetics, str(sweep_path))
+    tables = build_rate_tables(sweep, config.kinetics, str(sweep_path),
+                               config.state.value if config.state is not None else None)
     primary = _primary_index(tables, config)
     tables = [tables[primary]] + tables[:primary] + tables[primary + 1:]
     models = []
@@ -103,7 +104,7 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
             "voltage", "voltage_applied", "current", "power", "T_probe", "E_probe", "rate",
             "delta_per_pulse")},
     )
-    model = CompactModel(kinetics, document_table, T0, branches, current, field)
+    model = CompactModel(kinetics, document_table, T0, branches, current, field, state=table.state)
     fit = Fit(T0=T0, T0_source="ambient" if pinned else "fitted", branches=branches, current=current,
               field=field, residuals=_residuals(model, table))
     document = CompactModelDocument(

@@ -576,12 +576,12 @@ class Config(Model):
             if material not in self.materials:
                 known = ", ".join(sorted(self.materials))
                 raise ValueError(f"{where}: unknown material {material!r} (known: {known})")
-        for name, material in self.materials.items():
+        for where, name in used:
             for key in ("electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity"):
-                law = getattr(material, key)
+                law = getattr(self.materials[name], key)
                 if law is not None and law.uses_state() and self.state is None:
-                    raise ValueError(f"materials.{name}.{key}: depends on the device state; the config "
-                                     "needs a `state:` block")
+                    raise ValueError(f"materials.{name}.{key}: depends on the device state (used at {where}); "
+                                     "the config needs a `state:` block")
         if self.analysis.kind == "transient":
             if self.analysis.pulse is None:
                 raise ValueError("analysis.pulse: required for a transient analysis")
