@@ -24,6 +24,7 @@ from scipy.optimize import brentq
 
 from solver.compact.document import (
     ActivatedLaw,
+    FieldActivatedCurrentLaw,
     Branches,
     CompactModelDocument,
     CurrentLaw,
@@ -37,7 +38,9 @@ from solver.compact.document import (
     read_document,
 )
 from solver.compact.laws import (
+    ActivatedConduction,
     ElectroThermal,
+    FieldActivatedConduction,
     activated,
     activation_temperature,
     steady_temperature,
@@ -89,12 +92,8 @@ class CompactModel:
         def branch(name: str) -> np.ndarray:
             return np.where(positive, getattr(pos, name).value, getattr(neg, name).value)
 
-        law = self.current_law
-        return ElectroThermal(
-            self.T0, law.scale.value, activation_temperature(law.activation_energy.value),
-            law.conduction_exponent.value, law.seebeck.value,
-            branch("R_th"), branch("delta_R_th"), branch("power_scale"), branch("beta"),
-        )
+        return ElectroThermal(self.T0, conduction(self.current_law, self.T0, positive),
+                              branch("R_th"), branch("delta_R_th"), branch("power_scale"), branch("beta"))
 
     def temperature(self, voltage) -> np.ndarray:
         """T_probe [K]: the steady state of the coupled laws (solver.compact.laws)."""
@@ -249,3 +248,17 @@ def document_state(document: CompactModelDocument) -> Optional[float]:
         return float(document.source.parameters[STATE_KEY])
     state = document.source.config.get("state")
     return float(state["value"]) if state else None
+
+
+def conduction(law, T0: float, positive) -> ActivatedConduction | FieldActivatedConduction:
+    """The conduction law of a document's current law; `positive` picks each voltage's branch."""
+    if isinstance(law, FieldActivatedCurrentLaw):
+        pos, neg = law.positive, law.negative
+
+        def branch(name: str, transform=lambda x: x) -> np.ndarray:
+            return np.where(positive, transform(getattr(pos, name).value), transform(getattr(neg, name).value))
+
+        return FieldActivatedConduction(T0, branch("scale"), branch("activation_energy", activation_temperature),
+                                        branch("exponent"), branch("field_voltage"), branch("path_heating"))
+    return ActivatedConduction(T0, law.scale.value, activation_temperature(law.activation_energy.value),
+                               law.conduction_exponent.value, law.seebeck.value)
