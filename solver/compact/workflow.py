@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 
@@ -28,6 +28,7 @@ from solver.compact.document import (
     StateInfo,
     StateModel,
     Table,
+    ThermalDynamics,
     write_document,
 )
 from solver.compact.export_csv import write_csv
@@ -36,6 +37,7 @@ from solver.compact.model import CompactModel
 from solver.compact.plots import plot_compact_model
 from solver.compact.stored_config import stored_config
 from solver.compact.table import STATE_KEY, RateTable, build_rate_tables
+from solver.compact.thermal import thermal_dynamics
 from solver.compact.verilog_a import write_verilog_a
 from solver.config import Config, config_data
 from solver.config.keypath import get_path
@@ -84,7 +86,12 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
         if table.excluded:
             listed = ", ".join(f"{p['point_id']} ({p['status']})" for p in table.excluded)
             say(f"  left out {len(table.excluded)} failed points: {listed}")
-    models = [with_states(family, config) for family in _families(fitted)]
+    thermal = thermal_dynamics(results_dir / "step", config.kinetics.probe, fitted[0].T0)
+    if thermal is not None:
+        say(f"thermal node: tau = {thermal.time_constant:.3g} s, C_th = {thermal.capacitance:.3g} J/K from the "
+            f"step response at {thermal.step_voltage:+.3g} V (one exponential within "
+            f"{100 * thermal.max_relative_error:.2g}% of the rise)")
+    models = [with_states(family, config, thermal) for family in _families(fitted)]
     primary = _primary_index(models, config)
     models = [models[primary]] + models[:primary] + models[primary + 1:]
     files = _write_outputs(Path(output_dir) if output_dir else results_dir, models, config)
@@ -173,19 +180,21 @@ def _families(models: list[CompactModel]) -> list[list[CompactModel]]:
     return list(groups.values())
 
 
-def with_states(models: list[CompactModel], config: Config) -> CompactModel:
+def with_states(models: list[CompactModel], config: Config,
+                thermal: Optional[ThermalDynamics] = None) -> CompactModel:
     """One device from the models of its solved states: the reference state's model (the
     config's state, else the nearest solved one) whose document also holds every state's
-    (version 2). A device without a state is its single model."""
+    (version 2) and the thermal node of a step response. A device without a state is its
+    single model (with the thermal node)."""
     if config.state is None:
-        return models[0]
+        return CompactModel.from_document(models[0].document.model_copy(update={"thermal": thermal}))
     models = sorted(models, key=lambda m: m.state)
     reference = min(models, key=lambda m: abs(m.state - config.state.value))
     states = [StateModel(state=m.state, table=m.document.table, fit=m.document.fit,
                          figures_of_merit=m.document.figures_of_merit) for m in models]
     info = StateInfo(name=config.state.name, unit=config.state.unit, minimum=config.state.minimum,
                      maximum=config.state.maximum, reference=reference.state)
-    document = reference.document.model_copy(update={"state": info, "states": states})
+    document = reference.document.model_copy(update={"state": info, "states": states, "thermal": thermal})
     return CompactModel.from_document(document)
 
 

@@ -239,12 +239,17 @@ class WiedemannFranzLaw(PropertyLaw):
         return True
 
 
+# sinh(x)/x is taken at most at x = X_CAP (a conductance enhancement of 1e128): beyond it an
+# iterate far from the solution would overflow to inf and NaN, and no physical state is there.
+X_CAP = 300.0
+
+
 def _sinh_over_x(x_squared, ctx: LawContext):
     """sinh(x)/x as a function of x^2: smooth and even at x = 0 (a series below x^2 = 1e-4,
     where it is exact to rounding), so Newton's Jacobian has no 0/0 at zero field."""
     ops = ctx.ops
     series = 1 + x_squared / 6 + x_squared**2 / 120
-    x = ops.sqrt(ops.max_value(x_squared, 1e-4))
+    x = ops.sqrt(ops.min_value(ops.max_value(x_squared, 1e-4), X_CAP**2))
     return ops.conditional(ops.lt(x_squared, 1e-4), series, ops.sinh(x) / x)
 
 
