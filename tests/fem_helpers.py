@@ -130,5 +130,8 @@ def unit_square_l2_errors(n: int, degree: int, material, exact, source=None,
     newton.destroy()
     assert result.converged, result.reason
     hi = ufl.Measure("dx", domain=mesh, metadata={"quadrature_degree": 2 * degree + 6})
-    error = lambda a, b: math.sqrt(compat.assemble_scalar(compat.create_form((a - b) ** 2 * r * hi), mesh.comm))  # noqa: E731
+
+    def error(a, b):
+        return math.sqrt(compat.assemble_scalar(compat.create_form((a - b) ** 2 * r * hi), mesh.comm))
+
     return error(phi_h, phi_e), error(T_h, T_e)
