@@ -353,10 +353,13 @@ class Pulse(Model):
 class TimeStepping(Model):
     scheme: Literal["bdf2", "backward_euler"] = Field(default="bdf2", description="time integrator")
     adaptive: bool = Field(default=True, description="local-error control; false: fixed dt_initial")
-    tolerance: Positive = Field(default=1e-3, description="local error per step, relative to the T rise")
-    dt_initial: Positive = Field(default=1e-12, description="first step (the fixed step if not adaptive) [s]")
+    tolerance: Positive = Field(default=1e-2, description="global error target of T, relative to its rise: each "
+                                "step's local error is held below tolerance x rise x dt / pulse duration")
+    dt_initial: Positive = Field(default=1e-12, description="first step, and first step after each corner of "
+                                 "the pulse (the fixed step if not adaptive) [s]")
     dt_min: Positive = Field(default=1e-16, description="smallest step before giving up [s]")
-    dt_max: Optional[Positive] = Field(default=None, description="largest step [s]; default: pulse width / 10")
+    dt_max: Optional[Positive] = Field(default=None, description="largest step [s]; default: none (the error "
+                                       "control sets the step; this is a cap, not the accuracy knob)")
     snapshots: Optional[tuple[NonNegative, ...]] = Field(
         default=None, description="field output times [s]; default: end of each plateau and the end")
 

@@ -58,6 +58,11 @@ def current_density(laws: MaterialLaws, phi, T):
     return -laws.sigma(T, field_squared(phi)) * (ufl.grad(phi) + laws.seebeck(T) * ufl.grad(T))
 
 
+def heat_flux(laws: MaterialLaws, T, J):
+    """q = -kappa grad T + S T J [W/m^2]: conduction plus the Peltier flux carried by J."""
+    return -laws.kappa(T) * ufl.grad(T) + laws.seebeck(T) * T * J
+
+
 def residual(regions: list[RegionLaws], phi, T, w, v, weight, dx, robin: list[tuple[object, object, object]],
              ds, time: Optional[TimeTerm] = None):
     """F(phi, T; w, v) summed over regions, plus Robin terms [(facet tag, h, T_amb), ...];
@@ -67,7 +72,7 @@ def residual(regions: list[RegionLaws], phi, T, w, v, weight, dx, robin: list[tu
         laws = region.laws
         J = current_density(laws, phi, T)
         charge = ufl.inner(-J, ufl.grad(w))
-        heat_flux_weak = ufl.inner(laws.kappa(T) * ufl.grad(T) - laws.seebeck(T) * T * J, ufl.grad(v))
+        heat_flux_weak = ufl.inner(-heat_flux(laws, T, J), ufl.grad(v))
         work = ufl.inner(J, ufl.grad(phi)) * v
         integrand = charge + heat_flux_weak + work
         if time is not None:
