@@ -538,10 +538,9 @@ def changes(results: dict, previous: dict | None) -> dict:
         old = figure_value(before.get(key))
         entry = {"value": value, "previous": old, "change": None, "regressed": False, "status": "new"}
         if old is not None:
-            run, old_run = data.get("bench", {}), before.get("bench", {})
-            if run.get("date") is not None and run.get("date") == old_run.get("date"):
+            if data == before:  # carried over unchanged: --only did not rerun it
                 entry["status"] = "kept"
-            elif run.get("quick") != old_run.get("quick"):
+            elif data.get("bench", {}).get("quick") != before.get("bench", {}).get("quick"):
                 entry["status"] = "incomparable"
             else:
                 entry["status"] = "compared"
