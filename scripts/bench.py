@@ -38,7 +38,8 @@ Sections (one function each, `bench_<section>`):
 --quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep; for development and the
 smoke test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
-A full run takes ~12 minutes on 2 cores; the 500k-dof refinement dominates, the peer takes ~2.
+A full run takes ~10 minutes on 2 cores (netlib BLAS); the 500k-dof refinement dominates. The
+peer section adds 3 x 2 sweeps of ~15 s each on an idle machine.
 The machine should be otherwise idle: each section records the load average around it.
 """
 
