@@ -555,7 +555,8 @@ class ChoppedTikiTaka(Model):
     the column read back (times the chopper) is accumulated in a digital buffer H, and C gets
     whole pulses where |H| crosses the threshold; W = C."""
 
-    name: Literal["chopped_tiki_taka"] = Field(default="chopped_tiki_taka", description="Tiki-Taka with digital buffer H and chopper")
+    name: Literal["chopped_tiki_taka"] = Field(default="chopped_tiki_taka",
+                                               description="Tiki-Taka with digital buffer H and chopper")
     fast_learning_rate: Positive = Field(
         default=1.0, description="step onto A: A += -fast_learning_rate chopper delta a^T (W units per unit "
                                  "delta x activation), the same in every epoch")
@@ -581,7 +582,8 @@ class MixedPrecision(Model):
     accumulated digitally in chi (in pulses); every `transfer_every` samples the whole pulses in
     chi are written row by row into the weight pairs and taken off chi."""
 
-    name: Literal["mixed_precision"] = Field(default="mixed_precision", description="digital accumulation, thresholded pulses")
+    name: Literal["mixed_precision"] = Field(default="mixed_precision",
+                                             description="digital accumulation, thresholded pulses")
     transfer_every: int = Field(default=1, ge=1, le=100_000, description="samples between writes of chi")
     threshold: float = Field(default=1.0, gt=0, le=1, description=(
         "|chi| [pulses] from which a pulse is written: n = sign(chi) floor(|chi| + 1 - threshold)"))

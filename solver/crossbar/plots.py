@@ -118,6 +118,7 @@ def _curve(ax, accuracy: np.ndarray, colour: str, label: str) -> None:
     ax.plot(epochs, 100 * accuracy.mean(axis=1), "-o", ms=3, color=colour, label=label)
     ax.fill_between(epochs, 100 * accuracy.min(axis=1), 100 * accuracy.max(axis=1), color=colour, alpha=0.15)
     ax.set_xlabel("epoch")
+    ax.set_xticks(epochs)
     ax.set_ylabel("test accuracy [%]")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
@@ -149,13 +150,12 @@ def plot_design_map(path: str | Path, data: dict, title: str) -> Path:
                 ax.set_ylabel(label)
                 x = np.interp(device["k"], k, np.arange(len(k)))
                 y = np.interp(device_value, second, np.arange(len(second)))
-                ax.plot(x, y, marker="*", ms=14, color="red", mec="white", linestyle="none",
-                        label=f"this device (k {device['k']:.2g}): {100 * found['device_accuracy']:.1f} %")
+                ax.plot(x, y, marker="*", ms=14, color="red", mec="white", linestyle="none")
                 loss = found["k_at_1_point_loss"]
                 loss_text = f"-1 point at k = {loss:.3g}" if loss is not None else "no 1-point loss on the grid"
-                ax.set_title(f"{name}, {condition}" + (f"; {loss_text}" if key == "k_asymmetry" else ""),
-                             fontsize=9)
-                ax.legend(fontsize=7, loc="upper right")
+                ax.set_title(f"{name}, {condition}" + (f"; {loss_text}" if key == "k_asymmetry" else "")
+                             + f"\nred star: this device (k {device['k']:.2g}), "
+                             f"{100 * found['device_accuracy']:.1f} %", fontsize=9)
         fig.colorbar(image, ax=axes, shrink=0.6, label="test accuracy [%]")
         fig.suptitle(f"{title}: design map (k_down = k, k_up = k + asymmetry)", fontsize=10)
     return Path(path)

@@ -95,6 +95,10 @@ def summary(result: TrainingCurves, started: float) -> dict:
             "wall_time_s": time.perf_counter() - started}
 
 
+def relative_to_float(gap: float) -> str:
+    return f"{abs(gap):.1f} percentage points {'below' if gap >= 0 else 'above'} floating point"
+
+
 def remove_checkpoints(out: Path, kind: str) -> None:
     """Drop the checkpoints of `kind` once its results are written (and the directory if empty)."""
     state = out / STATE_DIR
@@ -123,7 +127,7 @@ def run_training(results: str | Path, output: Optional[str | Path] = None,
         curves[name] = result.test_accuracy
         runs[name] = summary(result, started) | ({"device": described} if described else {})
     gap = 100 * (runs["float"]["final_mean"] - runs["fitted"]["final_mean"])
-    say(f"  fitted device: {gap:.1f} percentage points below floating point")
+    say(f"  fitted device: {relative_to_float(gap)}")
     files = [
         write_json_atomic(out / "training.json", {
             **header("training", inputs) | {"format": "filatherm-training"},
@@ -164,7 +168,7 @@ def run_comparison(results: str | Path, output: Optional[str | Path] = None,
     best = min(gaps, key=gaps.get)
     for name, gap in gaps.items():
         say(f"  {name}: {100 * runs[name]['final_mean']:.1f} +/- {100 * runs[name]['final_std']:.1f} %, "
-            f"{gap:.1f} percentage points below floating point")
+            f"{relative_to_float(gap)}")
     files = [
         write_json_atomic(out / "compare.json", {
             **header("training-compare", inputs) | {"format": "filatherm-training-compare"},
@@ -180,6 +184,6 @@ def run_comparison(results: str | Path, output: Optional[str | Path] = None,
         plot_comparison(out / "compare.png", curves, f"{network_name(data, training)}, fitted device"),
     ]
     remove_checkpoints(out, "compare")
-    say(f"  best: {best}, {gaps[best]:.1f} percentage points below floating point")
+    say(f"  best: {best}, {relative_to_float(gaps[best])}")
     say(f"comparison written to {out}")
     return files
