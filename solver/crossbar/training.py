@@ -30,7 +30,9 @@ symmetry point W = 0 whose strength is the mean |update| of each weight, which s
 trained weights (float SGD with this expectation alone: 93.2 %). A wider weight range weakens
 it but coarsens the step q = weight_range / states (2.0: no better). Closing the gap needs an
 algorithm that averages the gradient before it reaches the soft-bounded devices: that is what
-the other algorithms of solver.crossbar.optimizers do.
+the other algorithms of solver.crossbar.optimizers do (default device, 5 seeds, 4 epochs:
+float 96.5 %, plain SGD 90.7 %, Tiki-Taka 96.8 %, chopped Tiki-Taka 96.2 %, mixed precision
+96.0 %; `filatherm train --compare`).
 """
 
 from __future__ import annotations
