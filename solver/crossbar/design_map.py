@@ -41,8 +41,8 @@ from solver.config.schema import TrainingMap
 from solver.crossbar.device import DeviceModel, half_select_device, half_select_ratios
 from solver.crossbar.experiments import devices_of, header
 from solver.crossbar.plots import plot_design_map
-from solver.crossbar.training_run import (describe_data, network_name, prepare, remove_checkpoints,
-                                          train_run)
+from solver.crossbar.training_run import (describe_data, model_digest, network_name, prepare,
+                                          remove_checkpoints, train_run)
 from solver.io import write_json_atomic
 
 LOSS_POINTS = 0.01  # "loses 1 point": one percentage point of test accuracy
@@ -120,7 +120,7 @@ def run_design_map(results: str | Path, output: Optional[str | Path] = None,
     this_device = MapPoint(k_up, k_down, crossbar.device_spread)
     run_training = training.model_copy(update={"epochs": grid.epochs, "seeds": grid.seeds})
     device = batched_device(fitted, points, grid.seeds)
-    point_identity = [[p.k_up, p.k_down, p.device_spread] for p in points]
+    point_identity = {"model": model_digest(inputs), "points": [[p.k_up, p.k_down, p.device_spread] for p in points]}
     say(f"train --map: {network_name(data, training)}, {len(points)} devices x {grid.seeds} seeds, "
         f"{grid.epochs} epochs, per algorithm; this device: k_up = {k_up:.3g}, k_down = {k_down:.3g}")
     algorithms: dict[str, dict] = {}

@@ -216,8 +216,7 @@ class TikiTaka(_Transfer):
         if column is None:
             return
         read = self._fast_matrix()[:, :, column]
-        networks, inputs_ = read.shape[0], self.fast.weights.shape[-1]
-        one_hot = np.zeros((networks, 2, inputs_))
+        one_hot = np.zeros((read.shape[0], 2, self.fast.weights.shape[-1]))
         one_hot[:, :, column] = 1.0
         rows = np.stack([read, -read], axis=1)
         self.slow.update(rows, one_hot, (self.algorithm.transfer_learning_rate / epoch) / self.range,

@@ -23,6 +23,7 @@ last finished epoch; the state files are removed once the JSON is written.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Optional
@@ -54,6 +55,11 @@ def prepare(results: str | Path, output: Optional[str | Path], overrides: Iterab
         raise InputError(f"{out / product}: exists; use --force to overwrite it")
     training = inputs.config.training
     return inputs, out, load_dataset(training.data, training.test_fraction)
+
+
+def model_digest(inputs: Inputs) -> str:
+    """A checkpoint of a device run belongs to one compact model file."""
+    return hashlib.sha256(inputs.model_path.read_bytes()).hexdigest()[:16]
 
 
 def describe_data(data: Dataset) -> dict:
@@ -123,7 +129,8 @@ def run_training(results: str | Path, output: Optional[str | Path] = None,
     for name, device in devices.items():
         started = time.perf_counter()
         described = describe(device, crossbar) if device is not None else None
-        result = train_run(out, "devices", name, data, training, crossbar, device, described, say)
+        result = train_run(out, "devices", name, data, training, crossbar, device,
+                           {"model": model_digest(inputs), "device": described}, say)
         curves[name] = result.test_accuracy
         runs[name] = summary(result, started) | ({"device": described} if described else {})
     gap = 100 * (runs["float"]["final_mean"] - runs["fitted"]["final_mean"])
@@ -161,7 +168,7 @@ def run_comparison(results: str | Path, output: Optional[str | Path] = None,
         name = "float" if algorithm is None else algorithm.name
         started = time.perf_counter()
         result = train_run(out, "compare", name, data, training, crossbar, None if algorithm is None else fitted,
-                           described, say, algorithm)
+                           {"model": model_digest(inputs), "device": described}, say, algorithm)
         curves[name] = result.test_accuracy
         runs[name] = summary(result, started)
     gaps = {a.name: 100 * (runs["float"]["final_mean"] - runs[a.name]["final_mean"]) for a in training.compare}
