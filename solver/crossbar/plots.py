@@ -122,7 +122,7 @@ def _curve(ax, accuracy: np.ndarray, colour: str, label: str) -> None:
     ax.set_ylabel("test accuracy [%]")
     ax.set_ylim(0, 100)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, loc="lower right")
+    ax.legend(fontsize=8, loc="center right")
 
 
 def plot_design_map(path: str | Path, data: dict, title: str) -> Path:
