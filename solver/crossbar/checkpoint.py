@@ -54,6 +54,3 @@ class Checkpoint:
     def save(self, arrays: dict[str, np.ndarray]) -> None:
         with atomic_path(self.path) as tmp, open(tmp, "wb") as handle:
             np.savez(handle, identity=np.array(self.identity), **arrays)
-
-    def remove(self) -> None:
-        self.path.unlink(missing_ok=True)

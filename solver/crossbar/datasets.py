@@ -70,7 +70,7 @@ def load_digits_split(test_fraction: float) -> Dataset:
 def load_npz(path: Path, test_fraction: float) -> Dataset:
     where = f"training.data {path}"
     if not path.is_file():
-        raise InputError(f"{where}: no such file")
+        raise InputError(f"{where}: {'not a file' if path.exists() else 'no such file'}")
     try:
         with np.load(path, allow_pickle=False) as archive:
             arrays = {key: archive[key] for key in archive.files}
