@@ -132,7 +132,8 @@ def half_select_device(base: DeviceModel, k_up, k_down, device_spread=None) -> D
     V_write. At V_write / 2 (the half-selected devices of v_half) the ratio is k_P exactly; at
     V_write / 3 (v_third) it is k_P^log2(3). `k_up`, `k_down` and `device_spread` (default the
     base's) may be arrays shaped to broadcast against an array's weights, one value per array
-    of a batch: that is how a design map trains all its devices at once."""
+    of a batch: that is how a design map trains all its devices at once. Its step_ratio takes
+    one voltage at a time (as CrossbarArray asks for it) and returns the ratios of the batch."""
     k_up, k_down = np.asarray(k_up, dtype=float), np.asarray(k_down, dtype=float)
     with np.errstate(divide="ignore"):
         exponents = {sign: np.where(k > 0, -np.log2(np.where(k > 0, k, 1.0)), np.inf)
