@@ -34,6 +34,11 @@ Sections (one function each, `bench_<section>`):
   transient  one 60 ns pulse of the default device (TransientSolver): `wall_s`, `steps`.
   crossbar   `updates_per_s` (device-pulse updates per second, one core, aihwkit counting)
              and `training_epoch_s` (solver.crossbar.bench).
+  training   per training algorithm (sgd, tiki_taka, chopped_tiki_taka, mixed_precision, default
+             parameters): `epoch_s_<algorithm>`, one epoch on digits (default training settings,
+             the default-like synthetic fitted device), and `updates_per_s_<algorithm>`, whole
+             optimizer steps of a 256 x 256 layer counted as 256 x 256 x BL device-pulse
+             updates each, transfers and writes included (solver.crossbar.bench).
 
 --quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep; for development and the
 smoke test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
@@ -70,7 +75,7 @@ MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
 SCALES = (1.5, 0.8, 0.41, 0.215)  # mesh size factors: ~10k, 36k, 137k, 500k dofs (default: 23k)
 SWEEP_POINTS = 41
 POINT_VOLTAGE = 1.0  # the timed point; it is continued from one 41-point sweep step below
-SECTIONS = ("mesh", "solve", "sweep", "peer", "transient", "crossbar")
+SECTIONS = ("mesh", "solve", "sweep", "peer", "transient", "crossbar", "training")
 TARGETS = {  # key: (section, "<=" | ">=", bound)
     "iteration_over_floor": ("solve", "<=", 1.3),
     "newton_iterations_median": ("solve", "<=", 4),
@@ -476,9 +481,36 @@ def bench_crossbar(settings: Settings) -> dict:
             "training_epoch_s": stats(epochs)}
 
 
+def bench_training(settings: Settings) -> dict:
+    """One digits epoch and layer-update throughput per training algorithm, one thread."""
+    from threadpoolctl import threadpool_limits
+
+    from solver.compact.synthetic import synthetic_compact_model
+    from solver.config.schema import ALGORITHM_NAMES, Training
+    from solver.crossbar.bench import algorithm_updates_per_second, training_epoch_seconds
+    from solver.crossbar.datasets import load_digits_split
+    from solver.crossbar.device import fitted_device
+
+    config = load(settings)
+    device = fitted_device(synthetic_compact_model(config), config.crossbar)
+    out: dict = {"epoch_samples": len(load_digits_split(config.training.test_fraction).y_train),
+                 "seeds": config.training.seeds, "layer": "256 x 256",
+                 "pulse_train_length": config.crossbar.pulse_train_length}
+    with threadpool_limits(limits=1):
+        for name in ALGORITHM_NAMES:
+            algorithm = Training(algorithm=name).algorithm
+            say(f"  training: {name}")
+            out[f"epoch_s_{name}"] = stats(repeat(
+                lambda: training_epoch_seconds(config.crossbar, config.training, algorithm, device), settings.repeats))
+            rate = algorithm_updates_per_second(algorithm, repeats=settings.repeats, crossbar=config.crossbar,
+                                                training=config.training)
+            out[f"updates_per_s_{name}"] = {"median": rate["updates_per_s"], "min": rate["min"], "max": rate["max"]}
+    return out
+
+
 BENCHMARKS: dict[str, Callable[[Settings], dict]] = {
     "mesh": bench_mesh, "solve": bench_solve, "sweep": bench_sweep, "peer": bench_peer,
-    "transient": bench_transient, "crossbar": bench_crossbar,
+    "transient": bench_transient, "crossbar": bench_crossbar, "training": bench_training,
 }
 
 

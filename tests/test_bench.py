@@ -165,3 +165,19 @@ def test_polarity_branches_order_by_magnitude_from_rest():
 
     assert polarity_branches([-1.0, -0.5, 0.0, 0.5, 1.0]) == [[0.0, 0.5, 1.0], [-0.5, -1.0]]
     assert polarity_branches([0.3, 0.1]) == [[0.1, 0.3]]
+
+
+@pytest.mark.slow
+def test_quick_training_bench_times_every_algorithm(tmp_path):
+    output = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--only", "training",
+         "--output", str(output)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=300, env=child_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    training = json.loads(output.read_text())["training"]
+    for name in ("sgd", "tiki_taka", "chopped_tiki_taka", "mixed_precision"):
+        for key in (f"epoch_s_{name}", f"updates_per_s_{name}"):
+            assert set(training[key]) == {"median", "min", "max"} and training[key]["min"] > 0
+    assert training["epoch_samples"] == 1347

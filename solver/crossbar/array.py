@@ -59,18 +59,30 @@ class CrossbarArray:
         self.rng = rng
         self.half_select = half_select
         self.weights = np.full(shape, float(initial))
-        prefactor = np.exp(device.device_spread * rng.standard_normal(shape))
-        fraction = SCHEMES[scheme]
+        self._set_prefactor(np.exp(device.device_spread * rng.standard_normal(shape)))
+
+    def _set_prefactor(self, prefactor: np.ndarray) -> None:
+        """The devices' step prefactors (device-to-device spread) and the pulse factors they give."""
+        self.prefactor = prefactor
+        fraction = SCHEMES[self.scheme]
         # Per phase polarity: (log keep, noise coefficient) for the coincident pulse, the
         # half-selected pulse (same polarity) and, in v_third, the unselected pulse (opposite).
         self._factors = {}
         for polarity in (1, -1):
-            v = device.write_voltage(polarity)
-            factors = {"full": device.pulse_factors(v, prefactor),
-                       "select": device.pulse_factors(fraction * v, prefactor)}
-            if scheme == "v_third":
-                factors["unselected"] = device.pulse_factors(-v / 3.0, prefactor)
+            v = self.device.write_voltage(polarity)
+            factors = {"full": self.device.pulse_factors(v, prefactor),
+                       "select": self.device.pulse_factors(fraction * v, prefactor)}
+            if self.scheme == "v_third":
+                factors["unselected"] = self.device.pulse_factors(-v / 3.0, prefactor)
             self._factors[polarity] = factors
+
+    def state(self) -> dict[str, np.ndarray]:
+        """What a checkpoint must keep: the weights and the devices' prefactors."""
+        return {"weights": self.weights, "prefactor": self.prefactor}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        self.weights = np.array(state["weights"], dtype=float)
+        self._set_prefactor(np.array(state["prefactor"], dtype=float))
 
     # -- pulses given as counts ---------------------------------------------------------------
 
@@ -183,3 +195,51 @@ class CrossbarArray:
                                                    self.device.dw_min, max_pulses, self.rng,
                                                    bl_management=bl_management)
         self.apply_trains(row_trains, col_trains, np.sign(row_values), np.sign(col_values))
+
+    def program_rows(self, counts: np.ndarray) -> None:
+        """Row-by-row programming of signed pulse counts (..., rows, cols), as a mixed-precision
+        write does: row i is driven alone while column j fires |counts_ij| times with the sign
+        of counts_ij (one phase per sign, as solver.crossbar.mapping.program_row does), rows one
+        after the other. Per device and polarity P that gives
+
+            coincidences  m_ij (= |counts_ij| where sign P, else 0),
+            half-selects  L_i + sum_i' m_i'j - 2 m_ij   (L_i = max_j m_ij: slots row i is driven;
+                          its own row's other slots, and other rows' pulses on its column),
+            unselected    sum_i' L_i' - L_i - sum_i' m_i'j + m_ij   (v_third only).
+
+        All positive pulses are applied before the negative ones: a device gets coincidences
+        of one sign only, so this reorders only its half-selects of the other sign against its
+        coincidences, an error of order kappa_full x kappa_half per device (zero without
+        half-select response)."""
+        for polarity in (1, -1):
+            m = np.where(np.sign(counts) == polarity, np.abs(counts), 0).astype(float)
+            if not m.any():
+                continue
+            driven = m.max(axis=-1, keepdims=True)  # L_i
+            on_column = m.sum(axis=-2, keepdims=True)
+            n_select = driven + on_column - 2.0 * m
+            n_unselected = None
+            if self.scheme == "v_third":
+                n_unselected = driven.sum(axis=-2, keepdims=True) - driven - on_column + m
+            self.apply_phase(polarity, m, n_select, n_unselected)
+
+    def program_column(self, column: int, counts: np.ndarray) -> None:
+        """One column-parallel write of signed pulse counts (..., rows) into `column`, as a
+        Tiki-Taka transfer from a digital buffer does: per sign P, the column line is driven
+        for L = max_i m_i slots (m_i = |counts_i| where sign P) and row i fires in the first m_i
+        of them. Per device: (i, column) m_i coincidences and L - m_i half-selects; (i, other
+        columns) m_i half-selects; in v_third the other devices of idle slots, L - m_i,
+        unselected. Positive pulses first, then negative ones (the order of the write)."""
+        columns = self.weights.shape[-1]
+        on_column = np.arange(columns) == column
+        for polarity in (1, -1):
+            m = np.where(np.sign(counts) == polarity, np.abs(counts), 0).astype(float)[..., :, None]
+            if not m.any():
+                continue
+            driven = m.max(axis=-2, keepdims=True)  # L, per array of a batch
+            n_full = m * on_column
+            n_select = np.where(on_column, driven - m, m)
+            n_unselected = None
+            if self.scheme == "v_third":
+                n_unselected = np.where(on_column, 0.0, driven - m)
+            self.apply_phase(polarity, n_full, n_select, n_unselected)
