@@ -599,6 +599,23 @@ def _default_comparison() -> tuple:
     return (PlainSGD(), TikiTaka(), ChoppedTikiTaka(), MixedPrecision())
 
 
+class Pulses(Model):
+    """Pulse response of a device with a state (`filatherm pulses`, solver.compact.pulses)."""
+
+    read_voltage: float = Field(default=0.2, description="device voltage of a read [V] (Galetta et al. 2025: 0.2 V)")
+    max_pulses: int = Field(default=400, ge=1, le=100_000, description="pulses of each LTP / LTD train")
+    resolution: Positive = Field(
+        default=1e-8, description="smallest conductance step that counts as a distinguishable state [S] "
+                                  "(programming noise of CMO/HfOx arrays, Falcone et al. arXiv:2502.04524: 10 nS)")
+
+    @field_validator("read_voltage")
+    @classmethod
+    def _nonzero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("must not be 0")
+        return value
+
+
 class Training(Model):
     """Hardware-aware training of an MLP (solver.crossbar.training) on scikit-learn's digits or
     a user data set."""
@@ -695,6 +712,7 @@ class Config(Model):
     sweep: Sweep = Field(default_factory=Sweep, description="what `filatherm sweep` varies")
     state: Optional[StateVariable] = Field(default=None, description="the device state material laws may depend on")
     kinetics: Optional[Kinetics] = Field(default=None, description="switching kinetics (needed by fit and run)")
+    pulses: Pulses = Field(default_factory=Pulses, description="pulse response of a device with a state")
     crossbar: Crossbar = Field(default_factory=Crossbar, description="compact crossbar model")
     training: Training = Field(default_factory=Training, description="hardware-aware training")
     solver: Solver = Field(default_factory=Solver, description="discretisation and nonlinear solver")
