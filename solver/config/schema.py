@@ -533,6 +533,12 @@ class SpiceArray(Model):
         default=25e-6, description="conductance at w_min, for reporting dG [S] (CMO/HfOx window)")
     conductance_max: Positive = Field(default=90e-6, description="conductance at w_max [S]")
     timeout: Positive = Field(default=1800.0, description="longest ngspice run [s]")
+    sweep_sizes: tuple[Annotated[int, Field(ge=2, le=1024)], ...] = Field(
+        default=(16, 32, 64, 128), min_length=1,
+        description="lines per side of the square arrays of the IR-drop sweep (numpy model)")
+    sweep_resistances: tuple[Positive, ...] = Field(
+        default=(0.25, 0.5, 1.0, 2.0), min_length=1,
+        description="line resistances of the IR-drop sweep [Ohm per segment]")
 
 
 class Crossbar(Model):
