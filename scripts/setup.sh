@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make setup`: install what is missing and nothing else, fast when everything is there.
-#   1. Debian packages (DOLFINx 0.5.2, PETSc, gmsh, MPI and the numpy stack) via apt-get;
+#   1. Debian packages (DOLFINx 0.5.2, PETSc, gmsh, MPI, the numpy stack, ngspice) via apt-get;
 #   2. the venv .venv made by /usr/bin/python3 with --system-site-packages, so it sees them;
 #   3. the pure-Python extras from PyPI under a numpy<2 constraint, and filatherm itself (-e).
 # Step 3 re-runs only when pyproject.toml or constraints.txt change (a stamp holds their hash).

@@ -9,5 +9,7 @@ Public API:
   `update(x, d, lr, BL)`, `apply_trains(...)`, `apply_phase(...)`;
 - :func:`solver.crossbar.experiments.run_experiments`, :func:`solver.crossbar.training_run.run_training`
   – the two verbs as functions;
+- :class:`solver.crossbar.lines.LineNetwork` – line resistance: device voltages of every pulse
+  slot by a nodal solve (`CrossbarArray(..., lines=...)`);
 - :func:`solver.crossbar.bench.updates_per_second` – throughput for scripts/bench.py.
 """

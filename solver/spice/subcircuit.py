@@ -23,7 +23,8 @@ Two terminals, p (top electrode) and n; V = V(p, n), I(p -> n) the device curren
   dN/dt = f(V, T, E, N) with I(V, T, N) takes the place of these lines (`STATE_ELEMENTS` and
   the current source) when the model gains one. A leak of Cs Rs = 1e6 s gives the node a DC
   path (in a DC analysis s is meaningless; at V = 0 it is 0);
-- nodes ic and k hold the current [1 V = 1 uA] and delta = rate x tp;
+- nodes tk, ic, ef and k hold the temperature [1 V = 1 K], the current [1 V = 1 uA], the
+  field [1 V = 1 MV/m] and delta = rate x tp;
 - the equations are `.func`s of the device voltage `ud` and temperature rise `rt`, the same
   laws (and numbers, to full double precision) as solver.compact.model's fitted law.
 
@@ -56,18 +57,18 @@ TEMPERATURE_FLOOR = 0.1
 _Q_OVER_K = ELEMENTARY_CHARGE / BOLTZMANN  # K/eV
 _K_OVER_Q = BOLTZMANN / ELEMENTARY_CHARGE  # eV/K
 
-_RATE_FUNCTIONS = {
+_RATE_FUNCTIONS = {  # of the temperature tk [K] and the field ef [MV/m]
     "ion_hopping": [
-        ".func ft_rate(ud, rt) {nu0*exp(-Ea/ft_kT(rt))*2*sinh(z_ion*a_hop*ft_field(ud, rt)/(2*ft_kT(rt)))}",
+        ".func ft_rate(tk, ef) {nu0*exp(-Ea/ft_kT(tk))*2*sinh(z_ion*a_hop*1e6*ef/(2*ft_kT(tk)))}",
     ],
     "arrhenius": [
-        ".func ft_rate(ud, rt) {nu0*exp(-Ea/ft_kT(rt))}",
+        ".func ft_rate(tk, ef) {nu0*exp(-Ea/ft_kT(tk))}",
     ],
     "jart": [
-        ".func ft_gamma(ud, rt) {min(z_ion*a_hop*ft_field(ud, rt)/(3.141592653589793*Ea), 1)}",
-        ".func ft_common(ud, rt) {sqrt(1 - ft_gamma(ud, rt)*ft_gamma(ud, rt)) + ft_gamma(ud, rt)*asin(ft_gamma(ud, rt))}",
-        ".func ft_rate(ud, rt) {nu0*(exp(-Ea*(ft_common(ud, rt) - ft_gamma(ud, rt)*1.5707963267948966)/ft_kT(rt))"
-        " - exp(-Ea*(ft_common(ud, rt) + ft_gamma(ud, rt)*1.5707963267948966)/ft_kT(rt)))}",
+        ".func ft_gamma(ef) {min(z_ion*a_hop*1e6*ef/(3.141592653589793*Ea), 1)}",
+        ".func ft_common(ef) {sqrt(1 - ft_gamma(ef)*ft_gamma(ef)) + ft_gamma(ef)*asin(ft_gamma(ef))}",
+        ".func ft_rate(tk, ef) {nu0*(exp(-Ea*(ft_common(ef) - ft_gamma(ef)*1.5707963267948966)/ft_kT(tk))"
+        " - exp(-Ea*(ft_common(ef) + ft_gamma(ef)*1.5707963267948966)/ft_kT(tk)))}",
     ],
 }
 
@@ -121,32 +122,36 @@ def model_parameters(model: CompactModel, thermal_capacitance: float) -> list[tu
 
 
 def law_functions(law: str) -> list[str]:
-    """The `.func` lines of the compact model's laws (ud: device voltage [V], rt: T - Tamb [K])."""
+    """The `.func` lines of the compact model's laws (ud: device voltage [V], tk: temperature
+    [K], ef: field [MV/m])."""
     return [
-        f".func ft_temp(rt) {{max(Tamb + rt, {TEMPERATURE_FLOOR}*Tamb)}}",
-        f".func ft_kT(rt) {{{_K_OVER_Q!r}*ft_temp(rt)}}",
-        f".func ft_cond(rt) {{G0*exp(Ea_sigma*{_Q_OVER_K!r}/Tref*(1 - pow(Tref/ft_temp(rt), kappa)))}}",
-        ".func ft_current(ud, rt) {ft_cond(rt)*(ud + seebeck*(ft_temp(rt) - Tamb))}",
+        f".func ft_kT(tk) {{{_K_OVER_Q!r}*tk}}",
+        f".func ft_cond(tk) {{G0*exp(Ea_sigma*{_Q_OVER_K!r}/Tref*(1 - pow(Tref/tk, kappa)))}}",
+        ".func ft_current(ud, tk) {ft_cond(tk)*(ud + seebeck*(tk - Tamb))}",
         ".func ft_rth(ud, pw) {ud >= 0 ? Rth_pos + dRth_pos*(1 - exp(-pw/PR_pos))"
         " : Rth_neg + dRth_neg*(1 - exp(-pw/PR_neg))}",
         ".func ft_beta(ud) {ud >= 0 ? beta_pos : beta_neg}",
-        f".func ft_field(ud, rt) {{E1*abs(ud)*exp(-Ea_field*{_Q_OVER_K!r}*(1/ft_temp(rt) - 1/Tref))}}",
+        f".func ft_field(ud, tk) {{1e-6*E1*abs(ud)*exp(-Ea_field*{_Q_OVER_K!r}*(1/tk - 1/Tref))}}",
         *_RATE_FUNCTIONS[law],
     ]
 
 
-# Intermediate nodes hold the current (in uA) and delta = rate x tp, so that each behavioural
-# source is a short expression (ngspice differentiates every B expression symbolically; with
-# the laws inlined several times the trees, and the run time, grow many-fold).
+# Intermediate nodes hold the temperature, the current (in uA), the field (in MV/m) and
+# delta = rate x tp, so that each behavioural source is a short expression: ngspice
+# differentiates every B expression symbolically, and with the laws inlined into each other
+# the trees, and the run time, grow several-fold.
 ELECTROTHERMAL_ELEMENTS = [
+    "* node tk: the temperature [1 V = 1 K], kept above TEMPERATURE_FLOOR Tamb",
+    f"Btk tk 0 V = max(Tamb + V(t), {TEMPERATURE_FLOOR}*Tamb)",
     "* node ic: the device current [1 V = 1 uA]; the current p -> n",
-    "Bc ic 0 V = 1e6*ft_current(V(p,n), V(t))",
+    "Bc ic 0 V = 1e6*ft_current(V(p,n), V(tk))",
     "Bi p n I = 1e-6*V(ic)",
     "* thermal node t = T - Tamb: Cth dT/dt = P - (T - Tamb - beta I)/R_th(P)",
     "Bt t 0 I = (V(t) - 1e-6*ft_beta(V(p,n))*V(ic))/ft_rth(V(p,n), 1e-6*V(p,n)*V(ic)) - 1e-6*V(p,n)*V(ic)",
     "Ct t 0 {Cth}",
-    "* node k: delta = rate x tp at the present V and T [1]",
-    "Bk k 0 V = tp*ft_rate(V(p,n), V(t))",
+    "* node ef: the probe field [1 V = 1 MV/m]; node k: delta = rate x tp at the present V and T [1]",
+    "Bef ef 0 V = ft_field(V(p,n), V(tk))",
+    "Bk k 0 V = tp*ft_rate(V(tk), V(ef))",
 ]
 
 
@@ -177,7 +182,7 @@ def _header(model: CompactModel) -> list[str]:
         "*            (Rth, dRth, PR, beta per polarity); steady state T = Tamb + R_th(P) P + beta I",
         "*   E     = E1 |V| exp(-Ea_field q/k_B (1/T - 1/Tref))",
         f"*   rate  = {kinetics.law} law of T and E [Hz];  ds/dt = sign(V) rate  (s: switching progress)",
-        "* Internal nodes: t = T - Tamb [K], s = switching progress [1], ic = current [uA], k = rate x tp [1].",
+        "* Internal nodes: t = T - Tamb [K], s = switching progress [1], tk = T [K], ic = current [uA],\n*   ef = field [MV/m], k = rate x tp [1].",
     ]
 
 
