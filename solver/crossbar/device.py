@@ -92,7 +92,10 @@ def fitted_device(model: CompactModel, crossbar: Crossbar, view: str = "table") 
                 f"{polarity} side up to {reach:.3g} V, so there is no write voltage "
                 "(lower kinetics.target_delta, or sweep to higher voltage)"
             )
-    delta_per_pulse = model.interpolated_delta_per_pulse if view == "table" else model.delta_per_pulse
+    views = {"table": model.interpolated_delta_per_pulse, "law": model.delta_per_pulse}
+    if view not in views:
+        raise ValueError(f"unknown view {view!r}")
+    delta_per_pulse = views[view]
     reference = {p: float(delta_per_pulse(v)) for p, v in write.items()}
 
     def step_ratio(voltage: np.ndarray) -> np.ndarray:

@@ -232,6 +232,7 @@ class LineNetwork:
                 change_c = self._relax_cols(c, current, d_col, col_v, conductance)
                 c += change_c
                 if max(np.abs(change_r).max(), np.abs(change_c).max()) < TOLERANCE:
+                    self.last_sweeps = sweep + 1
                     break
             else:
                 raise FilathermError(f"line-resistance solve: no convergence in {MAX_SWEEPS} sweeps "

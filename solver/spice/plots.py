@@ -29,7 +29,11 @@ def plot_update(path: str | Path, report: dict) -> Path:
         image = axes[2].imshow(loss * 100.0, cmap="viridis")
         axes[2].set_title("IR-drop loss 1 - dG/dG_ideal [%]")
         fig.colorbar(image, ax=axes[2], shrink=0.85)
+        from matplotlib.ticker import MaxNLocator
+
         for ax in axes:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+            ax.yaxis.set_major_locator(MaxNLocator(integer=True))
             ax.set_xlabel("column (driven from below)")
             ax.set_ylabel("row (driven from the left)")
         fig.suptitle(f"ngspice, {array['rows']}x{array['cols']} {array['cell']}, {array['scheme']}, "
