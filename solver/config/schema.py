@@ -566,8 +566,10 @@ class Crossbar(Model):
     seed: int = Field(default=0, ge=0, description="random seed of the crossbar experiments")
     line_resistance: NonNegative = Field(
         default=0.0, description="resistance of one line segment per cell (word, bit and source "
-                                 "lines) [Ohm]; 0: ideal wires")
-    cell: Literal["1R", "1T1R"] = Field(default="1R", description="cell: device alone, or with an access nFET")
+                                 "lines) [Ohm]; 0: ideal wires. Used by spice-array and the numpy "
+                                 "line model; the crossbar and train experiments assume ideal wires")
+    cell: Literal["1R", "1T1R"] = Field(
+        default="1R", description="cell: device alone, or with an access nFET (spice-array, line model)")
     transistor: AccessTransistor = Field(default_factory=AccessTransistor,
                                          description="the access nFET of 1T1R cells")
     spice: SpiceArray = Field(default_factory=SpiceArray,
