@@ -152,7 +152,7 @@ def test_transistor_derivatives_match_finite_differences():
 
 def test_ideal_lines_reproduce_the_count_kernel(model):
     """Identity: the per-slot path with R = 0 gives the update of the count-based kernel
-    (to 1e-12; the tabulated step is the only difference)."""
+    within 1e-6 of the largest change (the tabulated step is the only difference)."""
     crossbar = _crossbar(noise=0.0)
     device = fitted_device(model, crossbar)
     rows, cols = 6, 5

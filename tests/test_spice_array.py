@@ -63,6 +63,7 @@ def _per_cell(device, numpy_dw, spice_dw):
     return deviation.max(), rest / device.dw_min
 
 
+@pytest.mark.slow
 def test_8x8_1r_v_half_per_cell_and_ir_drop_loss(model):
     """Verification against ngspice (an independent circuit solve and time integration of
     the same cells and lines): per-cell dw of one parallel update with 2 Ohm segments within
