@@ -39,9 +39,13 @@ Sections (one function each, `bench_<section>`):
              the default-like synthetic fitted device), and `updates_per_s_<algorithm>`, whole
              optimizer steps of a 256 x 256 layer counted as 256 x 256 x BL device-pulse
              updates each, transfers and writes included (solver.crossbar.bench).
+  spice      one fully parallel update of a 16x16 1R array with 2 Ohm line segments in ngspice
+             and in the numpy model with line resistance: `ngspice_16x16_s`, `numpy_16x16_s`,
+             `wall_ratio` (ngspice / numpy); `ir_drop_256_updates_per_s` (numpy, 256x256, line
+             resistance on) and its device-pulse updates per second (solver.spice.bench).
 
---quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep; for development and the
-smoke test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
+--quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep, spice at 8x8 and 64x64;
+for development and the smoke test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
 A full run takes ~10 minutes on 2 cores (netlib BLAS); the 500k-dof refinement dominates. The
 peer section adds 3 x 2 sweeps of ~15 s each on an idle machine.
@@ -75,7 +79,7 @@ MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
 SCALES = (1.5, 0.8, 0.41, 0.215)  # mesh size factors: ~10k, 36k, 137k, 500k dofs (default: 23k)
 SWEEP_POINTS = 41
 POINT_VOLTAGE = 1.0  # the timed point; it is continued from one 41-point sweep step below
-SECTIONS = ("mesh", "solve", "sweep", "peer", "transient", "crossbar", "training")
+SECTIONS = ("mesh", "solve", "sweep", "peer", "transient", "crossbar", "training", "spice")
 TARGETS = {  # key: (section, "<=" | ">=", bound)
     "iteration_over_floor": ("solve", "<=", 1.3),
     "newton_iterations_median": ("solve", "<=", 4),
@@ -508,9 +512,32 @@ def bench_training(settings: Settings) -> dict:
     return out
 
 
+def bench_spice(settings: Settings) -> dict:
+    """ngspice vs numpy with line resistance on one update; numpy IR-drop throughput at 256x256."""
+    from threadpoolctl import threadpool_limits
+
+    from solver.spice.bench import ir_drop_updates_per_second, synthetic_model, update_seconds
+
+    config = load(settings)
+    model = synthetic_model(config)
+    size, large = (8, 64) if settings.quick else (16, 256)
+    with threadpool_limits(limits=1):
+        runs = [update_seconds(model, config, size) for _ in range(settings.repeats)]
+        rates = [ir_drop_updates_per_second(model, config, large, 1 if settings.quick else 2)
+                 for _ in range(settings.repeats)]
+    return {f"ngspice_{size}x{size}_s": stats([r["ngspice_s"] for r in runs]),
+            f"numpy_{size}x{size}_s": stats([r["numpy_s"] for r in runs]),
+            "wall_ratio": stats([r["ngspice_s"] / r["numpy_s"] for r in runs]),
+            f"ir_drop_{large}_updates_per_s": stats([r["updates_per_s"] for r in rates]),
+            f"ir_drop_{large}_device_pulse_updates_per_s": stats([r["device_pulse_updates_per_s"] for r in rates]),
+            "line_resistance_ohm": 2.0, "cell": "1R", "scheme": "v_half",
+            "pulse_train_length": rates[0]["pulse_train_length"]}
+
+
 BENCHMARKS: dict[str, Callable[[Settings], dict]] = {
     "mesh": bench_mesh, "solve": bench_solve, "sweep": bench_sweep, "peer": bench_peer,
     "transient": bench_transient, "crossbar": bench_crossbar, "training": bench_training,
+    "spice": bench_spice,
 }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import shutil
 import subprocess
 import sys
 
@@ -181,3 +182,20 @@ def test_quick_training_bench_times_every_algorithm(tmp_path):
         for key in (f"epoch_s_{name}", f"updates_per_s_{name}"):
             assert set(training[key]) == {"median", "min", "max"} and training[key]["min"] > 0
     assert training["epoch_samples"] == 1347
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("ngspice") is None,
+                    reason="ngspice is not installed (Debian package ngspice; make setup installs it)")
+def test_quick_spice_bench_writes_the_wall_ratio_and_ir_drop_throughput(tmp_path):
+    output = tmp_path / "bench.json"
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "bench.py"), "--quick", "--only", "spice",
+         "--output", str(output)],
+        check=False, cwd=ROOT, capture_output=True, text=True, timeout=600, env=child_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    spice = json.loads(output.read_text())["spice"]
+    for key in ("ngspice_8x8_s", "numpy_8x8_s", "wall_ratio", "ir_drop_64_updates_per_s"):
+        assert set(spice[key]) == {"median", "min", "max"} and spice[key]["min"] > 0
+    assert spice["bench"]["quick"] is True

@@ -4,7 +4,8 @@
 
 writes, for the parameter set that matches the config (the only one in a voltage-only sweep):
 compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
-compact_model.va, aihwkit_device.py and compact_model.png; every other parameter set gets
+compact_model.va, compact_model.sub/.lib (ngspice, solver.spice.subcircuit), aihwkit_device.py
+and compact_model.png; every other parameter set gets
 variants/compact_model_<i>.json in the same format.
 """
 
@@ -44,6 +45,7 @@ from solver.config.keypath import get_path
 from solver.config.schema import Convective, FixedTemperature
 from solver.config.yamlio import parse_yaml
 from solver.errors import ConfigError, InputError
+from solver.spice.subcircuit import write_subcircuit
 from solver.sweep.store import read_sweep
 
 
@@ -244,6 +246,7 @@ def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> li
         write_document(model_dir / "compact_model.json", primary.document),
         write_csv(model_dir / "compact_model.csv", models),
         *([] if primary.kinetics.moves_state else [write_verilog_a(model_dir / "compact_model.va", primary)]),
+        *([] if primary.kinetics.moves_state else write_subcircuit(model_dir, primary)),
         write_aihwkit_device(model_dir / "aihwkit_device.py", primary, config.crossbar),
         plot_compact_model(model_dir / "compact_model.png", primary),
     ]

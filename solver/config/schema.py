@@ -442,6 +442,47 @@ class Sweep(Model):
         return self
 
 
+class AccessTransistor(Model):
+    """The access nFET of a 1T1R cell: SPICE level-1 MOSFET, no body effect (solver.crossbar.lines).
+    Geometry of IBM/Analog_ReRAM_Training_Simulator's 10x10 1T1R netlist (W 2 um, L 250 nm,
+    V_th 0.5 V); KP is a typical long-channel value of 0.25-0.35 um CMOS (assumed)."""
+
+    threshold_voltage: float = Field(default=0.5, description="V_th [V]")
+    transconductance: Positive = Field(default=2.0e-4, description="KP = mu_n C_ox [A/V^2]")
+    width: Positive = Field(default=2.0e-6, description="channel width W [m]")
+    length: Positive = Field(default=2.5e-7, description="channel length L [m]")
+    gate_voltage_positive: float = Field(
+        default=1.4, description="on-gate voltage during pulses of positive device voltage (SET) [V]")
+    gate_voltage_negative: float = Field(
+        default=3.3, description="on-gate voltage during pulses of negative device voltage (RESET) [V]")
+
+
+class SpiceArray(Model):
+    """The circuit-level array of `filatherm spice-array` (solver.spice.array): one fully
+    parallel stochastic update simulated by ngspice."""
+
+    rows: int = Field(default=16, ge=1, le=256, description="rows of the simulated array")
+    cols: int = Field(default=16, ge=1, le=256, description="columns of the simulated array")
+    scheme: Literal["v_half", "v_third", "gate_coincidence"] = Field(
+        default="v_half", description="biasing scheme (gate_coincidence needs cell: 1T1R, v_third 1R)")
+    pulse_train_length: int = Field(
+        default=10, ge=1, le=1000,
+        description="BL: slots of the pulse trains (10 as in IBM/Analog_ReRAM_Training_Simulator)")
+    edge_time: Positive = Field(default=1.0e-9, description="rise and fall time of a line pulse [s]")
+    thermal_capacitance: Positive = Field(
+        default=2.0e-17, description="C_th of every cell [J/K] (Galetta et al. 2025, CMO/HfOx)")
+    conductance_min: Positive = Field(
+        default=25e-6, description="conductance at w_min, for reporting dG [S] (CMO/HfOx window)")
+    conductance_max: Positive = Field(default=90e-6, description="conductance at w_max [S]")
+    timeout: Positive = Field(default=1800.0, description="longest ngspice run [s]")
+    sweep_sizes: tuple[Annotated[int, Field(ge=2, le=1024)], ...] = Field(
+        default=(16, 32, 64, 128), min_length=1,
+        description="lines per side of the square arrays of the IR-drop sweep (numpy model)")
+    sweep_resistances: tuple[Positive, ...] = Field(
+        default=(0.25, 0.5, 1.0, 2.0), min_length=1,
+        description="line resistances of the IR-drop sweep [Ohm per segment]")
+
+
 class Crossbar(Model):
     """The compact crossbar model (solver.crossbar): array, biasing scheme and device noise."""
 
@@ -465,6 +506,26 @@ class Crossbar(Model):
         default=5, ge=0, le=100, description="read-verify rounds when mapping weights"
     )
     seed: int = Field(default=0, ge=0, description="random seed of the crossbar experiments")
+    line_resistance: NonNegative = Field(
+        default=0.0, description="resistance of one line segment per cell (word, bit and source "
+                                 "lines) [Ohm]; 0: ideal wires. Used by spice-array and the numpy "
+                                 "line model; the crossbar and train experiments assume ideal wires")
+    cell: Literal["1R", "1T1R"] = Field(
+        default="1R", description="cell: device alone, or with an access nFET (spice-array, line model)")
+    transistor: AccessTransistor = Field(default_factory=AccessTransistor,
+                                         description="the access nFET of 1T1R cells")
+    spice: SpiceArray = Field(default_factory=SpiceArray,
+                              description="the circuit-level array of `filatherm spice-array`")
+
+    @model_validator(mode="after")
+    def _spice_scheme_fits_cell(self) -> Crossbar:
+        if self.spice.scheme == "gate_coincidence" and self.cell != "1T1R":
+            raise ValueError("spice.scheme: gate_coincidence needs cell: 1T1R")
+        if self.spice.scheme == "v_third" and self.cell != "1R":
+            raise ValueError("spice.scheme: v_third applies to cell: 1R only")
+        if self.spice.conductance_max <= self.spice.conductance_min:
+            raise ValueError("spice.conductance_max: must exceed conductance_min")
+        return self
 
 
 class PlainSGD(Model):

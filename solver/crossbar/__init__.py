@@ -18,4 +18,6 @@ Public API:
   – the verbs as functions;
 - :func:`solver.crossbar.bench.updates_per_second`, :func:`solver.crossbar.bench.algorithm_updates_per_second`
   – throughput for scripts/bench.py.
+- :class:`solver.crossbar.lines.LineNetwork` – line resistance: device voltages of every pulse
+  slot by a nodal solve (`CrossbarArray(..., lines=...)`);
 """

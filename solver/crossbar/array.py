@@ -28,6 +28,13 @@ as one Gaussian of the same mean and variance (to second order in the noise). Fo
 the unselected pulses of opposite polarity are applied after the phase's selected ones, an
 ordering error of order kappa^2. No Python loop runs over devices or pulses.
 
+Line resistance. Given a `lines` network (solver.crossbar.lines), a device no longer sees
+the nominal voltage of its class: the drives of every pulse slot go through a nodal solve of
+the resistive lines, and each device gets one pulse at the voltage it really sees. Pulses of
+one polarity still commute, so per phase the per-pulse factors of each device are summed
+(log keep and noise variance, separately for the pulses that push it up and down) and
+applied as above, the phase's polarity first. With `lines=None` (ideal wires) nothing changes.
+
 Arrays may carry leading batch dimensions (independent arrays updated at once).
 """
 
@@ -38,6 +45,7 @@ from typing import Optional
 import numpy as np
 
 from solver.crossbar.device import DeviceModel
+from solver.crossbar.lines import TABLE_RANGE, LineNetwork, Tabulated
 from solver.crossbar.pulses import stochastic_trains
 
 SCHEMES = {"v_half": 0.5, "v_third": 1.0 / 3.0}  # |half-selected voltage| / V
@@ -48,17 +56,26 @@ NOISE_FLOOR = 1e-13
 class CrossbarArray:
     """Weights of shape (..., rows, cols) on devices of one technology; `half_select=False`
     gives the same devices without any response to half- and unselected pulses (a reference
-    that isolates what disturbance costs)."""
+    that isolates what disturbance costs). With `lines` the trains of `apply_trains` and
+    `update` are applied through the line network's nodal solve, whose scheme replaces
+    `scheme`."""
 
     def __init__(self, device: DeviceModel, shape: tuple[int, ...], scheme: str,
-                 rng: np.random.Generator, initial: float = 0.0, half_select: bool = True):
+                 rng: np.random.Generator, initial: float = 0.0, half_select: bool = True,
+                 lines: Optional[LineNetwork] = None):
         if scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {scheme!r}")
         self.device = device
         self.scheme = scheme
         self.rng = rng
         self.half_select = half_select
+        self.lines = lines
         self.weights = np.full(shape, float(initial))
+        if lines is not None:
+            if shape[-2:] != (lines.rows, lines.cols):
+                raise ValueError(f"array {shape[-2:]} does not match its lines {(lines.rows, lines.cols)}")
+            reach = TABLE_RANGE * max(lines.amplitude(1), lines.amplitude(-1))
+            self._log_step = Tabulated(lambda v: np.log(np.maximum(device.step(v), 1e-300)), reach)
         self._set_prefactor(np.exp(device.device_spread * rng.standard_normal(shape)))
 
     def _set_prefactor(self, prefactor: np.ndarray) -> None:
@@ -161,6 +178,12 @@ class CrossbarArray:
                      col_signs: np.ndarray) -> None:
         """Fire boolean trains (..., slots, rows) and (..., slots, cols); line signs +1/-1
         (0: the line never fires) choose the phases, see the module docstring."""
+        if self.lines is not None:
+            steps = []
+            for s, t in PHASES:
+                steps += self._line_phase_steps(s, t, row_trains, col_trains, row_signs, col_signs)
+            self._apply_steps(steps)
+            return
         # Counts of at most a few thousand slots are exact in float32.
         rows = row_trains.astype(np.float32)
         cols = col_trains.astype(np.float32)
@@ -185,6 +208,31 @@ class CrossbarArray:
                 n_unselected = active[..., None, None] - (touched - n_full)
             steps += self._phase_steps(s * t, n_full, n_select, n_unselected)
         self._apply_steps(steps)
+
+    def _line_phase_steps(self, s: int, t: int, row_trains, col_trains, row_signs, col_signs) -> list:
+        """The approaches of one phase on resistive lines: every slot solved, every device's
+        pulse factors at its own voltage, summed per direction."""
+        polarity = s * t
+        rows = np.moveaxis(row_trains & (row_signs == s)[..., None, :], -2, 0)  # (slots, ..., rows)
+        cols = np.moveaxis(col_trains & (col_signs == t)[..., None, :], -2, 0)
+        active = (rows.reshape(len(rows), -1).any(axis=1) | cols.reshape(len(cols), -1).any(axis=1))
+        if not active.any():
+            return []
+        rows, cols = rows[active], cols[active]
+        voltage = self.lines.device_voltages(*self.lines.slot_potentials(polarity, rows, cols))
+        if not self.half_select:
+            voltage = np.where(rows[..., :, None] & cols[..., None, :], voltage, 0.0)
+        log_step, _ = self._log_step(voltage)
+        kappa = 2.0 * np.exp(log_step) * self.prefactor / self.device.span
+        keep = np.maximum(1.0 - kappa, 1e-300)
+        log_keep = np.log(keep)
+        noise = (kappa / keep) ** 2
+        steps = []
+        for direction in (polarity, -polarity):
+            pushed = voltage > 0 if direction > 0 else voltage < 0
+            factors = (np.where(pushed, log_keep, 0.0).sum(axis=0), np.where(pushed, noise, 0.0).sum(axis=0))
+            steps.append((direction, [(factors, 1.0)]))
+        return steps
 
     def update(self, row_values: np.ndarray, col_values: np.ndarray, learning_rate: float,
                max_pulses: int, bl_management: bool = False) -> None:

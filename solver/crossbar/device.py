@@ -83,8 +83,10 @@ class DeviceModel:
         return np.log(keep), (kappa / keep) ** 2
 
 
-def fitted_device(model: CompactModel, crossbar: Crossbar) -> DeviceModel:
-    """The device of a fitted compact model, written at V_write of each polarity."""
+def fitted_device(model: CompactModel, crossbar: Crossbar, view: str = "table") -> DeviceModel:
+    """The device of a fitted compact model, written at V_write of each polarity. `view`
+    "table" takes the step from the FEM-faithful delta_per_pulse, "law" from the fitted law
+    alone (what the ngspice subcircuit computes; solver.spice)."""
     merit = model.document.figures_of_merit
     write = {p: getattr(merit.V_write, p) for p in POLARITIES}
     for polarity, value in write.items():
@@ -95,10 +97,14 @@ def fitted_device(model: CompactModel, crossbar: Crossbar) -> DeviceModel:
                 f"{polarity} side up to {reach:.3g} V, so there is no write voltage "
                 "(lower kinetics.target_delta, or sweep to higher voltage)"
             )
-    reference = {p: float(model.interpolated_delta_per_pulse(v)) for p, v in write.items()}
+    views = {"table": model.interpolated_delta_per_pulse, "law": model.delta_per_pulse}
+    if view not in views:
+        raise ValueError(f"unknown view {view!r}")
+    delta_per_pulse = views[view]
+    reference = {p: float(delta_per_pulse(v)) for p, v in write.items()}
 
     def step_ratio(voltage: np.ndarray) -> np.ndarray:
-        delta = model.interpolated_delta_per_pulse(voltage)
+        delta = delta_per_pulse(voltage)
         return delta / np.where(voltage >= 0, reference["positive"], reference["negative"])
 
     return DeviceModel("fitted", step_ratio, write["positive"], write["negative"], crossbar.states,
