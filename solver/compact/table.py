@@ -112,7 +112,12 @@ def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kineti
         return np.array([float(sweep[name][i]) for i in order], dtype=float)
 
     voltage, T, E = column("voltage_device"), column(T_col), column(E_col)
-    rate = kinetics.rate(T, E)
+    with np.errstate(over="ignore", invalid="ignore"):
+        rate = kinetics.rate(T, E)
+    if not np.all(np.isfinite(rate)):
+        worst = float(T[~np.isfinite(rate)][0])
+        raise InputError(f"{where}: the kinetics give a non-finite switching rate (at T_probe {worst:.1f} K); "
+                         "check the kinetics parameters (e.g. kinetics.hop_distance)")
     table = RateTable(
         parameters=parameters,
         point_id=[str(sweep["point_id"][i]) for i in order],

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 import numpy as np
+from pydantic import ValidationError
 
 from solver.compact.aihwkit_export import write_aihwkit_device
 from solver.compact.document import (
@@ -91,6 +92,18 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
 def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions: dict,
               sweep_path: str, overrides: list[str]) -> CompactModel:
     """Fit one rate table and return the model with its complete document."""
+    try:
+        return CompactModel.from_document(_fitted_document(table, config, sweep_config_hash, versions,
+                                                           sweep_path, overrides))
+    except ValidationError as err:  # e.g. a number that overflows: name it, one line
+        first = err.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputError(f"{sweep_path}: the fitted model is not valid ({where}: {first['msg']}); "
+                         "check the kinetics and the swept range") from None
+
+
+def _fitted_document(table: RateTable, config: Config, sweep_config_hash: str, versions: dict,
+                     sweep_path: str, overrides: list[str]) -> CompactModelDocument:
     kinetics = config.kinetics
     ambient = zero_bias_temperature(_boundary_temperatures(config))
     pinned = ambient is not None
@@ -106,7 +119,7 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
     model = CompactModel(kinetics, document_table, T0, branches, current, field)
     fit = Fit(T0=T0, T0_source="ambient" if pinned else "fitted", branches=branches, current=current,
               field=field, residuals=_residuals(model, table))
-    document = CompactModelDocument(
+    return CompactModelDocument(
         format=FORMAT,
         version=VERSION,
         source=Source(
@@ -124,7 +137,6 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
         fit=fit,
         figures_of_merit=model.figures_of_merit(kinetics.target_delta),
     )
-    return CompactModel.from_document(document)
 
 
 def _boundary_temperatures(config: Config) -> list[float]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import argparse
 
+OUTPUT_HELP = "write DIR/crossbar/ instead of RESULTS_DIR/crossbar/"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", metavar="RESULTS_DIR",

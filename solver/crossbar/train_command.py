@@ -11,6 +11,8 @@ import argparse
 
 from solver.crossbar.command import add_arguments  # noqa: F401 (the verb's arguments)
 
+OUTPUT_HELP = "write DIR/train/ instead of RESULTS_DIR/train/"
+
 
 def run(args: argparse.Namespace) -> int:
     from solver.cli import say

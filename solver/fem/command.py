@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import math
+
+
+def finite_number(text: str) -> float:
+    """An argument that must be a finite number (NaN or infinity would never converge)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
     drive = parser.add_mutually_exclusive_group()
-    drive.add_argument("--voltage", type=float, metavar="V",
+    drive.add_argument("--voltage", type=finite_number, metavar="V",
                        help="applied voltage [V] (default: the driven terminal's voltage, or the pulse amplitude)")
-    drive.add_argument("--current", type=float, metavar="A", help="terminal current [A] (current terminal)")
+    drive.add_argument("--current", type=finite_number, metavar="A", help="terminal current [A] (current terminal)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -54,5 +66,6 @@ def run(args: argparse.Namespace) -> int:
     if comm.rank == 0:
         write_json_atomic(out / "qoi.json", record_with_units(record))
     say(summary_line(record), args.quiet)
-    say(f"wrote {out / 'qoi.json'} and {out / 'fields.xdmf'}", args.quiet)
+    fields = out / "fields.xdmf"
+    say(f"wrote {out / 'qoi.json'}" + (f" and {fields}" if record["converged"] else ""), args.quiet)
     return 0 if record["converged"] else 1

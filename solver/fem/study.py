@@ -18,6 +18,7 @@ Progress goes to a `say(text)` callback (the CLI prints it; the library never pr
 
 from __future__ import annotations
 
+import math
 import time
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Optional
@@ -26,8 +27,8 @@ import numpy as np
 
 from solver import quantities
 from solver.config import Config, with_overrides
-from solver.errors import FilathermError
-from solver.fem.continuation import Continuation
+from solver.errors import FilathermError, InputError
+from solver.fem.continuation import Continuation, step_limits
 from solver.fem.mesh import CellMesh, build_mesh
 from solver.fem.output import FieldWriter, temperature_snapshot, write_fields
 from solver.fem.problem import ElectroThermalProblem
@@ -59,7 +60,8 @@ class SteadyStudy:
         self.problem = ElectroThermalProblem(config, self.cell_mesh)
         self.probes = ProbeQuantities(self.problem)
         settings = config.solver.continuation
-        self.continuation = Continuation(self.problem, settings.max_step, settings.min_step)
+        self.continuation = Continuation(self.problem, *self._steps(1.0), max_solves=settings.max_solves,
+                                         max_temperature=settings.max_temperature)
 
     def __enter__(self) -> SteadyStudy:
         return self
@@ -71,10 +73,22 @@ class SteadyStudy:
     def dofs(self) -> int:
         return self.problem.dofs
 
+    def _steps(self, largest_drive: float) -> tuple[float, float]:
+        return step_limits(self.config.solver.continuation, self.problem.current_mode, largest_drive)
+
+    def _set_steps(self, drives: Iterable[float]) -> None:
+        """Continuation steps for drives up to the largest |drive| (they scale with it at a
+        current terminal)."""
+        largest = max((abs(d) for d in drives), default=1.0)
+        self.continuation.max_step, self.continuation.min_step = self._steps(largest)
+
     def solve(self, drive: float) -> dict:
         """Continue from rest to `drive` (V, or A at a current terminal); the QoI record,
         with the continuation's solve and iteration counts."""
+        if not math.isfinite(drive):
+            raise InputError(f"drive {drive!r}: not a finite number")
         start = time.perf_counter()
+        self._set_steps([drive])
         self.continuation.reset()
         result = self.continuation.advance(drive)
         record = qoi_record(self.problem, self.probes, drive, result.status, result.iterations,
@@ -87,17 +101,24 @@ class SteadyStudy:
                ) -> Iterator[tuple[float, dict]]:
         """Solve the drives of one branch (one polarity, increasing |drive|) in order, each
         continued from the one before, starting from rest. After thermal runaway the later
-        points are recorded as `runaway` without being solved (no steady state exists there).
-        `stop()` is asked before each point; True ends the branch."""
+        points are recorded as `runaway` without being solved (no steady state exists there),
+        and after a T_max above the ceiling as `unphysical`. `stop()` is asked before each
+        point; True ends the branch."""
+        drives = list(drives)
+        if not all(math.isfinite(d) for d in drives):
+            raise InputError(f"drives {drives!r}: not all finite numbers")
+        self._set_steps(drives)
         self.continuation.reset()
-        beyond: Optional[float] = None
+        beyond: Optional[tuple[str, float]] = None
         for drive in drives:
             if stop():
                 return
             start = time.perf_counter()
             if beyond is not None:
-                record = qoi_record(self.problem, self.probes, drive, "runaway", 0, 0.0,
-                                    f"beyond the runaway point at {beyond:.6g}", beyond)
+                status, where = beyond
+                point = "runaway point" if status == "runaway" else "point where T_max left the physical range"
+                record = qoi_record(self.problem, self.probes, drive, status, 0, 0.0,
+                                    f"beyond the {point} at {where:.6g}", where)
             else:
                 try:
                     result = self.continuation.advance(drive)
@@ -107,8 +128,8 @@ class SteadyStudy:
                 else:
                     record = qoi_record(self.problem, self.probes, drive, result.status, result.iterations,
                                         time.perf_counter() - start, result.reason, result.last_converged)
-                    if result.status == "runaway":
-                        beyond = result.last_converged
+                    if result.status in ("runaway", "unphysical"):
+                        beyond = (result.status, result.last_converged)
             yield drive, record
 
     def write_fields(self, path: Path) -> Path:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+OUTPUT_HELP = "write every stage under DIR (meshes in DIR/meshes/) instead of results/<name>/ and meshes/"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")

@@ -22,7 +22,7 @@ from typing import Callable, Optional
 from solver.config import Config, config_data, section_hash, solve_hash, with_overrides
 from solver.config.sections import MESH, STAGE_SECTIONS
 from solver.errors import FilathermError, InputError
-from solver.io import ensure_dir, write_json_atomic
+from solver.io import ensure_dir, read_json, write_json_atomic
 
 STAGES = ("mesh", "sweep", "fit", "write", "pulse", "crossbar", "train", "report")
 
@@ -81,7 +81,7 @@ class Pipeline:
             {"inputs": inputs, "files": {str(p): file_digest(p) for p in input_files}, "code": self.code},
             sort_keys=True, default=str).encode()).hexdigest()[:16]
         stamp = self.stamps / f"{name}.json"
-        previous = json.loads(stamp.read_text()) if stamp.exists() else {}
+        previous = self._read_stamp(stamp)
         if (not self.options.force and previous.get("fingerprint") == fingerprint
                 and all(p.exists() for p in outputs)):
             self.log[name] = {"wall_time": previous.get("wall_time", 0.0), "note": "reused (up to date)"}
@@ -94,6 +94,17 @@ class Pipeline:
         write_json_atomic(stamp, {"fingerprint": fingerprint, "wall_time": elapsed})
         self.log[name] = {"wall_time": elapsed, "note": note}
         self.say(f"[{number}/{len(STAGES)}] {name}: {elapsed:.1f} s")
+
+    def _read_stamp(self, stamp: Path) -> dict:
+        """A stage's recorded fingerprint; a damaged stamp only means the stage runs again."""
+        if not stamp.exists():
+            return {}
+        try:
+            data = read_json(stamp, "a stage stamp")
+        except InputError as err:
+            self.say(f"  {err}: the stage runs again")
+            return {}
+        return data if isinstance(data, dict) else {}
 
     # -- the chain -----------------------------------------------------------------------
 
@@ -175,7 +186,7 @@ class Pipeline:
         return f"{len(outcome.models)} model(s)"
 
     def _write_voltages(self) -> dict[str, float]:
-        model = json.loads((self.results / "model" / "compact_model.json").read_text())
+        model = read_json(self.results / "model" / "compact_model.json", "a compact model")
         found = {k: v for k, v in model["figures_of_merit"]["V_write"].items() if v is not None}
         if not found:
             raise FilathermError("fit: no V_write in either polarity (the swept range never reaches the "

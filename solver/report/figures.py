@@ -6,7 +6,6 @@ per polarity; every axis carries a unit.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -193,11 +192,25 @@ def read_series_csv(path: Path) -> dict[str, np.ndarray]:
     """series.csv as column name (without its unit) -> values."""
     from solver.quantities import split_header
 
-    lines = Path(path).read_text().splitlines()
-    names = [split_header(cell)[0] for cell in lines[0].split(",")]
-    values = np.array([[float(x) for x in line.split(",")] for line in lines[1:]])
-    return {name: values[:, i] for i, name in enumerate(names)}
+    from solver.errors import InputError
+    from solver.io import read_bounded
+
+    try:
+        lines = read_bounded(path, 500_000_000, "a series.csv").decode("utf-8").splitlines()
+        names = [split_header(cell)[0] for cell in lines[0].split(",")]
+        values = np.array([[float(x) for x in line.split(",")] for line in lines[1:]], dtype=float)
+        return {name: values[:, i] for i, name in enumerate(names)}
+    except (UnicodeDecodeError, ValueError, IndexError):
+        raise InputError(f"{path}: not a series.csv written by filatherm (unreadable rows)") from None
 
 
 def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
+    """A JSON file a stage wrote; a broken one is bad input naming the file (solver.io)."""
+    from solver.io import read_json as read
+
+    data = read(path)
+    if not isinstance(data, dict):
+        from solver.errors import InputError
+
+        raise InputError(f"{path}: not a filatherm result (the top level is not an object)")
+    return data

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+OUTPUT_HELP = "write the sweep store (sweep.h5, sweep.csv, journal) into DIR instead of results/<name>/"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
@@ -20,13 +22,14 @@ def run(args: argparse.Namespace) -> int:
     from solver.cli import SweepProgress, load_config_from_args, results_dir, say
     from solver.errors import InputError
     from solver.sweep.driver import run_sweep
+    from solver.sweep.plan import parse_shard
 
     if args.ranks_per_point < 1:
         raise InputError("--ranks-per-point: must be at least 1")
     config = load_config_from_args(args)
     out = results_dir(args, config)
     if args.shard:
-        i, n = args.shard.split("/") if "/" in args.shard else (args.shard, "?")
+        i, n = parse_shard(args.shard)
         out = out / f"shard-{i}-of-{n}"
     outcome = run_sweep(config, out, resume=args.resume, force=args.force, ranks_per_point=args.ranks_per_point,
                         shard_spec=args.shard, say=lambda text: say(text, args.quiet),

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 
+COMMON_OPTIONS = ("output", "force")  # no config to --set: the stores carry theirs
+OUTPUT_HELP = "write the merged sweep.h5 into DIR (default: results/<name>/ of the stores' config)"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("stores", nargs="+", metavar="DIR",
@@ -12,11 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from solver.cli import say
-    from solver.errors import InputError
     from solver.sweep.merge import merge_stores
 
-    if args.set:
-        raise InputError("--set: merge combines stored results and takes no config overrides")
     merged = merge_stores(args.stores, args.output, args.force)
     say(f"merged {merged['stores']} stores: {merged['points']} points ({merged['failed']} failed) -> "
         f"{merged['output'] / 'sweep.h5'}", args.quiet)

@@ -105,16 +105,21 @@ def chunks(points: list[SweepPoint], workers: int) -> list[Chunk]:
     return sorted(out, key=lambda c: -len(c.points))
 
 
+def parse_shard(spec: str) -> tuple[int, int]:
+    """`--shard i/N` -> (i, N), 0 <= i < N; anything else is bad input."""
+    parts = spec.split("/")
+    if len(parts) != 2 or not all(part.isdigit() for part in parts):
+        raise InputError(f"--shard {spec!r}: expected i/N with whole numbers, e.g. 0/4")
+    i, n = int(parts[0]), int(parts[1])
+    if n < 1 or not 0 <= i < n:
+        raise InputError(f"--shard {spec!r}: need 0 <= i < N")
+    return i, n
+
+
 def shard(points: list[SweepPoint], spec: str | None) -> list[SweepPoint]:
     """The points of shard i of N (`--shard i/N`): whole branches, dealt round-robin."""
     if not spec:
         return points
-    try:
-        i_text, n_text = spec.split("/")
-        i, n = int(i_text), int(n_text)
-    except ValueError:
-        raise InputError(f"--shard {spec!r}: expected i/N, e.g. 0/4") from None
-    if n < 1 or not 0 <= i < n:
-        raise InputError(f"--shard {spec!r}: need 0 <= i < N")
+    i, n = parse_shard(spec)
     mine = [p for k, branch in enumerate(branches(points)) if k % n == i for p in branch]
     return sorted(mine, key=lambda p: p.index)
