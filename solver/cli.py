@@ -190,6 +190,8 @@ def add_common_options(parser: argparse.ArgumentParser, module) -> None:
         parser.add_argument("--force", action="store_true", help="overwrite existing results")
     else:
         parser.set_defaults(force=False)
+    parser.add_argument("--allow-large", action="store_true",
+                        help="mesh or sweep beyond the size limits (solver/limits.py: 2e6 cells, 1e7 points)")
     parser.add_argument("--quiet", action="store_true", help="no progress output (errors still go to stderr)")
     parser.add_argument("--verbose", action="store_true", help="more progress: one line per solved point")
     parser.add_argument("--log", metavar="FILE", help="also append every message and error to FILE")
@@ -240,6 +242,10 @@ def main(argv: Optional[list[str]] = None) -> int:
             parser.print_help()
             return 2
         _Output.verbose = args.verbose
+        if args.allow_large:
+            from solver.limits import allow_large
+
+            allow_large()
         if args.log and is_root_rank():
             try:
                 _Output.log = open(args.log, "a", encoding="utf-8")
@@ -254,7 +260,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
     except FilathermError as err:  # InputError included: its exit code is 2
-        return _fail(str(err), err.exit_code)
+        if getattr(err, "announced", False):
+            return err.exit_code  # said already, the moment it happened (an interrupted sweep)
+        return _fail(str(err), err.exit_code, wait=not getattr(err, "alone", False))
     except Exception as err:  # noqa: BLE001 (the last line of defence: one line, exit 1)
         if os.environ.get("FILATHERM_DEBUG"):
             raise
@@ -262,22 +270,22 @@ def main(argv: Optional[list[str]] = None) -> int:
                      "(FILATHERM_DEBUG=1 shows the traceback)", 1)
 
 
-def _fail(message: str, code: int) -> int:
+def _fail(message: str, code: int, wait: bool = True) -> int:
     """Report an error and return its exit code, without leaving MPI ranks hanging.
 
     Under mpirun, an error that every rank raised (a bad config) is printed once and the job
     exits normally. An error on some ranks only would leave the others blocked in a collective
     call forever: if the other ranks do not arrive within a few seconds, this rank prints its
-    error and aborts the whole job.
+    error and aborts the whole job; at once when the error says it is this rank's `alone`
+    (a frozen worker the others will never hear from).
     """
     world = _mpi_world()
     if world is None or world.size == 1:
         _error(message)
         return code
-    import time
 
     request = world.Ibarrier()
-    deadline = time.monotonic() + 5.0
+    deadline = time.monotonic() + (5.0 if wait else 0.0)
     while not request.Test():
         if time.monotonic() > deadline:
             print(f"filatherm: error (rank {world.rank}): {message}", file=sys.stderr, flush=True)

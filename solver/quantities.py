@@ -108,6 +108,8 @@ SWEEP = (
     Quantity("point_id", "-", "stable id of the point: a hash of its drive and swept parameters", kind="text"),
     Quantity("point_index", "1", "position of the point in the sweep plan (the table's row order)",
              kind="integer"),
+    Quantity("drive", "V", "the swept drive of the point: the terminal voltage (V; A at a current terminal), "
+             "or a transient sweep's pulse amplitude"),
 )
 
 # ---------------------------------------------------------------- a pulse (transient)

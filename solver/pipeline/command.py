@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 from pathlib import Path
 
 OUTPUT_HELP = "write every stage under DIR (meshes in DIR/meshes/) instead of results/<name>/ and meshes/"
@@ -14,9 +15,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="MPI ranks for the sweep (runs `mpirun -n N filatherm sweep`; default 1)")
 
 
+def rerun_command(args: argparse.Namespace) -> str:
+    """The command that continues this run (it reuses every finished stage)."""
+    words = ["filatherm", "run", args.config]
+    for assignment in args.set or ():
+        words += ["--set", assignment]
+    if args.output:
+        words += ["--output", args.output]
+    if args.ranks != 1:
+        words += ["--ranks", str(args.ranks)]
+    return shlex.join(words)
+
+
 def run(args: argparse.Namespace) -> int:
     from solver.cli import load_config_from_args, results_dir, say
-    from solver.errors import InputError
+    from solver.errors import InputError, Interrupted
     from solver.pipeline.stages import Pipeline, RunOptions
 
     if args.ranks < 1:
@@ -25,6 +38,11 @@ def run(args: argparse.Namespace) -> int:
     meshes = Path(args.output) / "meshes" if args.output else Path("meshes")
     pipeline = Pipeline(config, results_dir(args, config), RunOptions(args.ranks, args.force, meshes),
                         say=lambda text: say(text, args.quiet))
-    summary = pipeline.run()
+    try:
+        summary = pipeline.run()
+    except Interrupted as stop:
+        again = Interrupted(f"{stop}; continue with: {rerun_command(args)}")
+        again.exit_code = stop.exit_code
+        raise again from None
     say(f"done in {pipeline.total:.1f} s: report {summary}", args.quiet)
     return 0

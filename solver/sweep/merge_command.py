@@ -20,4 +20,8 @@ def run(args: argparse.Namespace) -> int:
     merged = merge_stores(args.stores, args.output, args.force)
     say(f"merged {merged['stores']} stores: {merged['points']} points ({merged['failed']} failed) -> "
         f"{merged['output'] / 'sweep.h5'}", args.quiet)
+    if merged["missing"]:
+        shards = f" ({merged['shards']})" if merged["shards"] else ""
+        say(f"merge: incomplete: {merged['missing']} of {merged['planned']} planned points are in none of the "
+            f"stores{shards}; `filatherm sweep CONFIG --output {merged['output']} --resume` solves them", False)
     return 0

@@ -67,9 +67,17 @@ def parameter_sets(config: Config) -> list[tuple[tuple[str, Any], ...]]:
 
 
 def point_id(drive: float, parameters: tuple[tuple[str, Any], ...]) -> str:
-    text = json.dumps({"drive": repr(float(drive)), "parameters": [[k, repr(v)] for k, v in parameters]},
+    """The point's id: a hash of its drive and parameter values, written so that a value read
+    back from sweep.h5 (numbers as floats, anything else as its text) gives the same id."""
+    text = json.dumps({"drive": repr(float(drive)), "parameters": [[k, _id_text(v)] for k, v in parameters]},
                       sort_keys=True)
     return "p" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _id_text(value: Any) -> str:
+    if isinstance(value, (bool, int, float)):
+        return repr(float(value))
+    return repr(value if isinstance(value, str) else str(value))
 
 
 def expand(config: Config) -> list[SweepPoint]:

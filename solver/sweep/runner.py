@@ -12,12 +12,13 @@ None: no more work) with tag WORK; it sends each finished row with tag RESULT.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Callable, Optional
 
 from solver.config import Config, section_hash, with_overrides
 from solver.config.sections import MESH
-from solver.errors import InputError
+from solver.errors import FilathermError, InputError
 from solver.fem.study import SteadyStudy
 from solver.sweep.plan import Chunk, SweepPoint, chunks
 from solver.sweep.store import flatten_record
@@ -26,27 +27,79 @@ REQUEST, WORK, RESULT = 11, 12, 13
 
 
 class StopRequest:
-    """Set by SIGINT: finish the point in flight, take no new work (a second Ctrl-C aborts)."""
+    """Set by SIGINT or SIGTERM (what mpirun forwards, and what SLURM sends at a time limit):
+    finish the point in flight, take no new work. `on_signal(name)` runs at once (rank 0 says
+    how to resume before a launcher's grace period ends); a second SIGINT aborts."""
 
-    def __init__(self):
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self, on_signal: Optional[Callable[[str], None]] = None):
         self.requested = False
+        self.signal: Optional[str] = None
+        self.on_signal = on_signal
 
     def __enter__(self) -> "StopRequest":
         import signal
 
-        self._previous = signal.getsignal(signal.SIGINT)
+        self._previous = {name: signal.getsignal(getattr(signal, name)) for name in self.SIGNALS}
 
         def handler(signum, frame):
+            first = not self.requested
             self.requested = True
+            self.signal = signal.Signals(signum).name
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            if first and self.on_signal is not None:
+                self.on_signal(self.signal)
 
-        signal.signal(signal.SIGINT, handler)
+        for name in self.SIGNALS:
+            signal.signal(getattr(signal, name), handler)
         return self
 
     def __exit__(self, *exc) -> None:
         import signal
 
-        signal.signal(signal.SIGINT, self._previous)
+        for name, previous in self._previous.items():
+            signal.signal(getattr(signal, name), previous)
+
+
+class Watchdog:
+    """Rank 0's view of the worker groups: a group leader that has sent nothing for much
+    longer than the slowest point so far (and at least `minimum` seconds) is frozen (a
+    stopped or hung process never answers); the job then ends, naming it."""
+
+    FACTOR = 20.0
+
+    def __init__(self, minimum: float):
+        self.minimum = minimum
+        self.slowest = 0.0
+        self.busy_since: dict[int, float] = {}
+
+    def heard(self, rank: int, busy: bool) -> None:
+        if busy:
+            self.busy_since[rank] = time.monotonic()
+        else:
+            self.busy_since.pop(rank, None)
+
+    def point_took(self, seconds: float) -> None:
+        if seconds == seconds:  # not NaN
+            self.slowest = max(self.slowest, seconds)
+
+    def limit(self) -> float:
+        return max(self.minimum, self.FACTOR * self.slowest)
+
+    def frozen(self) -> Optional[tuple[int, float]]:
+        now = time.monotonic()
+        for rank, since in self.busy_since.items():
+            if now - since > self.limit():
+                return rank, now - since
+        return None
+
+
+class StalledRank(FilathermError):
+    """A worker group sent nothing for far longer than any point takes; the job must end
+    without waiting for it (`alone`: only rank 0 knows)."""
+
+    alone = True
 
 
 class GroupSolver:
@@ -90,14 +143,16 @@ def point_row(point: SweepPoint, record: dict) -> dict:
     row = flatten_record(record, point.parameter_dict)
     row["point_id"] = point.point_id
     row["point_index"] = point.index
+    row["drive"] = point.drive
     return row
 
 
 def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
                store_row: Optional[Callable[[dict], None]], on_row: Callable[[dict], None],
-               stop: StopRequest) -> bool:
-    """Solve `todo` on all of COMM_WORLD; rows reach `store_row` on world rank 0. Returns
-    whether world rank 0 was asked to stop (the same answer on every rank)."""
+               stop: StopRequest, watchdog_minimum: float = 300.0) -> Optional[Exception]:
+    """Solve `todo` on all of COMM_WORLD; rows reach `store_row` on world rank 0. When storing
+    a row fails (a full disk), rank 0 hands out no more work and the error is returned; so it
+    is when a stop was requested (None then). Every rank returns the same answer."""
     from mpi4py import MPI
 
     world = MPI.COMM_WORLD
@@ -107,10 +162,21 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
     solver = GroupSolver(config, group)
     n_groups = world.size // ranks_per_point
     leader = group.rank == 0
-    wants_stop = lambda: stop.requested  # noqa: E731
+    failure: list[Exception] = []
+    wants_stop = lambda: stop.requested or bool(failure)  # noqa: E731
     if world.rank == 0:
-        _serve_and_work(world, group, solver, deque(chunks(todo, n_groups)), n_groups, store_row, on_row,
-                        wants_stop)
+        def store(row: dict) -> None:
+            if failure:
+                return  # nowhere to put it: the store failed before
+            try:
+                store_row(row)
+            except FilathermError as err:
+                failure.append(err)
+                return
+            on_row(row)
+
+        _serve_and_work(world, group, solver, deque(chunks(todo, n_groups)), n_groups, store, wants_stop,
+                        Watchdog(watchdog_minimum))
     elif leader:
         while True:
             world.send(None, dest=0, tag=REQUEST)
@@ -127,11 +193,11 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
             solver.solve_chunk(chunk, lambda row: None, wants_stop)
     solver.close()
     group.Free()
-    return bool(world.bcast(stop.requested if world.rank == 0 else None, root=0))
+    return world.bcast(failure[0] if failure else None, root=0)
 
 
 def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: int,
-                    store_row, on_row, wants_stop: Callable[[], bool]) -> None:
+                    store: Callable[[dict], None], wants_stop: Callable[[], bool], watchdog: Watchdog) -> None:
     from mpi4py import MPI
 
     waiting_leaders = n_groups - 1  # leaders that have not been told "no more work"
@@ -139,21 +205,29 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
 
     def handle(block: bool) -> None:
         nonlocal waiting_leaders
-        while block or world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
-            message = world.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
+        while True:
+            if block:
+                _wait_for_message(world, status, watchdog)
+            elif not world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+                return
+            message = world.recv(source=status.Get_source(), tag=status.Get_tag(), status=status)
+            source = status.Get_source()
             if status.Get_tag() == RESULT:
-                store_row(message)
-                on_row(message)
+                watchdog.heard(source, busy=True)
+                watchdog.point_took(message.get("wall_time_s", 0.0))
+                store(message)
             elif status.Get_tag() == REQUEST:
                 chunk = queue.popleft() if queue and not wants_stop() else None
-                world.send(chunk, dest=status.Get_source(), tag=WORK)
+                world.send(chunk, dest=source, tag=WORK)
+                watchdog.heard(source, busy=chunk is not None)
                 waiting_leaders -= chunk is None
             block = False
 
     def own_row(row: dict) -> None:
-        store_row(row)
-        on_row(row)
+        watchdog.point_took(row.get("wall_time_s", 0.0))
+        store(row)
         handle(block=False)  # between own points, keep the others fed
+        _check(watchdog)
 
     # Hand every other group its first chunk before starting on ours: a request that waited
     # for our first point would leave that group idle for as long.
@@ -169,3 +243,21 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
     group.bcast(None, root=0)
     while waiting_leaders > 0:
         handle(block=True)
+
+
+def _wait_for_message(world, status, watchdog: Watchdog) -> None:
+    """Block until a message arrives, checking the watchdog while waiting."""
+    from mpi4py import MPI
+
+    while not world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+        _check(watchdog)
+        time.sleep(0.005)
+
+
+def _check(watchdog: Watchdog) -> None:
+    frozen = watchdog.frozen()
+    if frozen is not None:
+        rank, silent = frozen
+        raise StalledRank(f"sweep: rank {rank} has sent nothing for {silent:.0f} s (the slowest point so far took "
+                          f"{watchdog.slowest:.1f} s; the limit is {watchdog.limit():.0f} s): it is stopped or hung; "
+                          "ending the job; the stored points are kept (resume with --resume)")

@@ -43,6 +43,7 @@ def run(args: argparse.Namespace) -> int:
     from solver.cli import load_config_from_args, refuse_overwrite, results_dir, say
     from solver.errors import InputError
     from solver.io import write_text_atomic
+    from solver.limits import check_plan_size
     from solver.sweep.slurm import followup_script, sbatch_script
 
     for name in ("nodes", "ntasks_per_node", "ranks_per_point"):
@@ -58,6 +59,7 @@ def run(args: argparse.Namespace) -> int:
         if value is not None and not re.fullmatch(pattern, value):
             raise InputError(f"--{option} {value!r}: not a valid {option} value")
     config = load_config_from_args(args)
+    check_plan_size(config)
     out = results_dir(args, config)
     target = out / "sweep.sbatch"
     followup = out / "fit.sbatch"
