@@ -137,9 +137,11 @@ class SweepProgress:
 
     def point_line(self, row: dict) -> str:
         parameters = ", ".join(f"{k[len('parameters/'):]}={v}" for k, v in row.items() if k.startswith("parameters/"))
-        return (f"sweep: {self.done}/{self.total} {row.get('status')} at {row.get('voltage_applied', float('nan')):.6g} V"
+        hottest = ("peak T_max", row["peak_T_max"]) if "peak_T_max" in row else ("T_max", row.get("T_max"))
+        return (f"sweep: {self.done}/{self.total} {row.get('status')} at {row.get('drive', float('nan')):.6g}"
                 + (f" [{parameters}]" if parameters else "")
-                + f", T_max {row.get('T_max', float('nan')):.1f} K, {row.get('wall_time_s', 0.0):.2f} s")
+                + f", {hottest[0]} {hottest[1] if hottest[1] is not None else float('nan'):.1f} K, "
+                f"{row.get('wall_time_s', 0.0):.2f} s")
 
     def close(self) -> None:
         if self._bar is not None:

@@ -121,22 +121,34 @@ SERIES = (
     Quantity("current", "A", "current into the driven terminal"),
     Quantity("T_max", "K", "hottest temperature in the cell"),
 )
-SERIES_PROBE = PROBE[:3]
+SERIES_PROBE = PROBE
+# A pulse train: qoi.json of a transient solve (these first, the end state under `end_state`)
+# and one row of a transient sweep. The peaks are what a device engineer reads off a pulse.
 PULSE = (
-    Quantity("pulse_amplitude", "V", "amplitude of the pulse (V, or A at a current terminal)"),
+    Quantity("pulse_amplitude", "V", "amplitude of the pulse (V, or A at a current terminal)", required=True),
     Quantity("pulse_width", "s", "time at full amplitude"),
+    Quantity("pulse_count", "1", "pulses in the train", kind="integer"),
+    Quantity("peak_T_max", "K", "highest T_max over the pulse train", required=True),
+    Quantity("peak_T_max_time", "s", "when it was reached (from the start of the train)"),
+    Quantity("peak_current", "A", "the current of largest magnitude over the train (signed)"),
+    Quantity("energy", "J", "electrical energy into the cell over the train, the integral of voltage_device x "
+             "current dt"),
+    Quantity("switching", "1", "integral of the kinetics' switching rate at the probe's T and |E| over the train "
+             "(the state change it drives, in the units of kinetics.target_delta); NaN without kinetics"),
+    Quantity("switching_per_pulse", "1", "switching / pulse_count"),
+    Quantity("rise_time_90", "s", "time from the pulse start until T_max first reaches 90% of its rise at the "
+             "end of the first plateau (a rise time, not an exponential time constant)"),
     Quantity("steps", "1", "accepted time steps", kind="integer"),
     Quantity("rejected_steps", "1", "rejected time steps (error control or Newton failure)", kind="integer"),
     Quantity("end_time", "s", "time reached"),
-    Quantity("thermal_time_constant", "s", "time from the pulse start until T_max first reaches 90% of its "
-             "rise at the end of the first plateau"),
 )
-
-PEAKS = (
-    Quantity("T_max", "K", "highest T_max over the pulse"),
-    Quantity("T_max_time", "s", "when it was reached"),
-    Quantity("current", "A", "largest |current| over the pulse (signed)"),
-    Quantity("probes", "K", "per probe, the highest T_mean and T_max over the pulse"),
+# Per probe over a pulse train (qoi.json `probes.<probe>.<name>`; sweep column probes/<probe>/<name>).
+PULSE_PROBE = (
+    Quantity("peak_T_mean", "K", "highest volume-mean temperature of the probe region over the train",
+             lambda p: p["peak_T_mean"]),
+    Quantity("peak_T_max", "K", "highest temperature in the probe region over the train", lambda p: p["peak_T_max"]),
+    Quantity("peak_E_mean", "V/m", "largest volume-mean field magnitude in the probe region over the train",
+             lambda p: p["peak_E_mean"]),
 )
 
 
@@ -158,11 +170,12 @@ def steady_quantities(axes: tuple[str, ...]) -> tuple[Quantity, ...]:
 _ALL_AXES = ("r", "z", "x", "y")
 _BY_NAME = {q.name: q for q in STEADY + axes_quantities(_ALL_AXES) + BALANCES + BOOKKEEPING
             + CONDITIONAL + CONTINUATION + SWEEP + PULSE}
-_PROBE_BY_NAME = {q.name: q for q in PROBE}
+_PROBE_BY_NAME = {q.name: q for q in PROBE + PULSE_PROBE}
 _SERIES_BY_NAME = {q.name: q for q in SERIES}
 
 REQUIRED = tuple(q.name for q in STEADY if q.required)
-COLUMN_ORDER = tuple(q.name for q in STEADY + axes_quantities(_ALL_AXES) + BALANCES + BOOKKEEPING
+REQUIRED_PULSE = tuple(q.name for q in PULSE if q.required)  # of a transient sweep's solved rows
+COLUMN_ORDER = tuple(q.name for q in STEADY + axes_quantities(_ALL_AXES) + BALANCES + PULSE + BOOKKEEPING
                      if q.kind != "text")
 TEXT_COLUMNS = tuple(q.name for q in SWEEP + BOOKKEEPING if q.kind == "text")
 
@@ -275,9 +288,12 @@ def outputs_tables() -> str:
     lines += _table("Where they apply (a current terminal; a failed point)", CONDITIONAL)
     lines += _table("`filatherm solve` only (qoi.json)", CONTINUATION)
     lines += _table("Sweep rows only (sweep.h5, sweep.csv)", SWEEP)
-    lines += _table("series.csv of a pulse (plus `<probe>.T_mean`, `<probe>.T_max`, `<probe>.E_mean`)", SERIES)
-    lines += _table("A pulse's qoi.json (besides the record of its end state)", PULSE)
-    lines += _table("A pulse's `peaks`", PEAKS)
+    lines += _table("series.csv of a pulse (plus `<probe>.T_mean`, `<probe>.T_max`, `<probe>.E_mean`, "
+                    "`<probe>.E_max`)", SERIES)
+    lines += _table("A pulse train: its qoi.json (the end state under `end_state`) and one row of a transient "
+                    "sweep", PULSE)
+    lines += _table("Per probe over a pulse train (qoi.json `probes.<probe>.<name>`; sweep column "
+                    "`probes/<probe>/<name>`)", PULSE_PROBE)
     lines += [_END]
     return "\n".join(lines)
 

@@ -4,8 +4,10 @@
 
 writes, for the parameter set that matches the config (the only one in a voltage-only sweep):
 compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
-compact_model.va, aihwkit_device.py and compact_model.png; every other parameter set gets
-variants/compact_model_<i>.json in the same format.
+compact_model.va, aihwkit_device.py and compact_model.png. A parameter sweep is a family
+(solver.compact.family): every other parameter set gets the same files under
+variants/<name>/model/, named by its parameters, and model/family.json lists them all. Each
+model's source.config is the config of its own variant (the swept values applied).
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from solver.compact.document import (
     write_document,
 )
 from solver.compact.export_csv import write_csv
+from solver.compact.family import VARIANTS_DIR, Variant, variant_name, variant_root, write_family
 from solver.compact.fitting import fit_current, fit_field, fit_thermal, zero_bias_temperature
 from solver.compact.model import CompactModel
 from solver.compact.plots import plot_compact_model
 from solver.compact.stored_config import stored_config
 from solver.compact.table import RateTable, build_rate_tables
 from solver.compact.verilog_a import write_verilog_a
-from solver.config import Config, config_data
+from solver.config import Config, config_data, with_overrides
 from solver.config.keypath import get_path
 from solver.config.schema import Convective, FixedTemperature
 from solver.config.yamlio import parse_yaml
@@ -67,6 +70,9 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
         raise InputError(f"{target}: exists; use --force to overwrite it")
     sweep_path = results_dir / "sweep.h5"
     sweep = read_sweep(sweep_path)
+    if sweep.study != "steady":
+        raise InputError(f"{sweep_path}: holds a {sweep.study} sweep (pulse peaks per point); the compact model is "
+                         "fitted to a steady sweep (analysis.kind: steady)")
     overrides = list(overrides)
     config = stored_config(parse_yaml(sweep.config_yaml, f"{sweep_path}: config"), overrides,
                            f"{sweep_path}: config", current=config)
@@ -78,15 +84,30 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
     tables = [tables[primary]] + tables[:primary] + tables[primary + 1:]
     models = []
     for table in tables:
-        model = fit_table(table, config, sweep.config_hash, sweep.versions, str(sweep_path), overrides)
+        variant = variant_config(config, table.parameters)
+        model = fit_table(table, variant, sweep.config_hash, sweep.versions, str(sweep_path), overrides)
         models.append(model)
         say(_summary(model))
         if table.excluded:
             listed = ", ".join(f"{p['point_id']} ({p['status']})" for p in table.excluded)
             say(f"  left out {len(table.excluded)} failed points: {listed}")
     files = _write_outputs(Path(output_dir) if output_dir else results_dir, models, config)
-    say(f"compact model written to {files[0].parent}")
+    say(f"compact model written to {files[0].parent}"
+        + (f" ({len(models)} variants, model/family.json)" if len(models) > 1 else ""))
     return FitOutcome(models, files)
+
+
+def variant_config(config: Config, parameters: dict) -> Config:
+    """The config of one parameter set: the swept values applied, each with the type the
+    config gave it (sweep.h5 holds numbers as floats: 4.0 for a swept 4)."""
+    if not parameters:
+        return config
+    typed = {}
+    for key, value in parameters.items():
+        given = config.sweep.parameters.get(key, ())
+        typed[key] = next((v for v in given if v == value or (isinstance(v, (int, float)) and isinstance(
+            value, (int, float)) and float(v) == float(value))), value)
+    return with_overrides(config, typed)
 
 
 def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions: dict,
@@ -208,24 +229,43 @@ def _summary(model: CompactModel) -> str:
 
 
 def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> list[Path]:
-    model_dir = root / "model"
-    primary = models[0]
-    files = [
-        write_document(model_dir / "compact_model.json", primary.document),
-        write_csv(model_dir / "compact_model.csv", models),
-        write_verilog_a(model_dir / "compact_model.va", primary),
-        write_aihwkit_device(model_dir / "aihwkit_device.py", primary, config.crossbar),
-        plot_compact_model(model_dir / "compact_model.png", primary),
-    ]
-    variants_dir = model_dir / "variants"
-    written = set()
-    for index, model in enumerate(models[1:], start=1):
-        path = write_document(variants_dir / f"compact_model_{index}.json", model.document)
-        written.add(path)
-        files.append(path)
-    if variants_dir.is_dir():
-        # Variants of an earlier fit of a different sweep would be mistaken for this one's.
-        for stale in variants_dir.glob("compact_model_*.json"):
-            if stale not in written:
-                stale.unlink()
+    """The primary model's files in ROOT/model/, every other variant's in
+    ROOT/variants/<name>/model/; the family index; stale variants of an earlier fit removed."""
+    files = []
+    variants = []
+    for index, model in enumerate(models):
+        parameters = dict(model.document.source.parameters)
+        name = variant_name(parameters)
+        variant = Variant(name, parameters, variant_root(root, name, index == 0), index == 0)
+        variant_crossbar = variant_config(config, parameters).crossbar
+        model_dir = variant.root / "model"
+        files += [write_document(model_dir / "compact_model.json", model.document)]
+        if index == 0:
+            files.append(write_csv(model_dir / "compact_model.csv", models))
+        files += [
+            write_verilog_a(model_dir / "compact_model.va", model),
+            write_aihwkit_device(model_dir / "aihwkit_device.py", model, variant_crossbar),
+            plot_compact_model(model_dir / "compact_model.png", model),
+        ]
+        variants.append(variant)
+    family = write_family(root, variants)
+    if family is not None:
+        files.append(family)
+    _remove_stale_variants(root, {v.name for v in variants[1:]})
     return files
+
+
+def _remove_stale_variants(root: Path, current: set[str]) -> None:
+    """Variants of an earlier fit of a different sweep would be mistaken for this one's."""
+    import shutil
+
+    directory = root / VARIANTS_DIR
+    if not directory.is_dir():
+        return
+    for stale in directory.iterdir():
+        if stale.name not in current and (stale / "model" / "compact_model.json").exists() and not stale.is_symlink():
+            shutil.rmtree(stale)
+    legacy = root / "model" / "variants"  # the layout before families: variants/compact_model_<i>.json
+    if legacy.is_dir():
+        for old in legacy.glob("compact_model_*.json"):
+            old.unlink()

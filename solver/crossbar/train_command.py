@@ -16,7 +16,9 @@ OUTPUT_HELP = "write DIR/train/ instead of RESULTS_DIR/train/"
 
 def run(args: argparse.Namespace) -> int:
     from solver.cli import say
+    from solver.crossbar.family_runs import run_for_family
     from solver.crossbar.training_run import run_training
 
-    run_training(args.results, args.output, args.set or (), args.force, lambda text: say(text, args.quiet))
+    run_for_family(run_training, args.results, args.output, args.set or (), args.force,
+                   lambda text: say(text, args.quiet))
     return 0

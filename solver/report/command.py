@@ -18,6 +18,6 @@ def run(args: argparse.Namespace) -> int:
     from solver.report.build import build_report
 
     out = build_report(Path(args.results), Path(args.output) if args.output else None,
-                       say=lambda text: say(text, args.quiet))
+                       say=lambda text: say(text, args.quiet), force=args.force)
     say(f"report written to {out}", args.quiet)
     return 0

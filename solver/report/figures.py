@@ -72,33 +72,111 @@ def temperature_field(path: Path, fields: dict[str, dict], zoom: tuple[float, fl
     return _save(fig, path)
 
 
+def _variant_rows(sweep: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """(label, row indices) per set of swept parameters, in order of appearance ("" for a
+    voltage-only sweep): one line per variant, never one zig-zag through all of them."""
+    keys = [k for k in sweep if k.startswith("parameters/")]
+    n = len(sweep["status"])
+    if not keys:
+        return [("", np.arange(n))]
+    groups: dict[tuple, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(tuple(str(sweep[k][i]) for k in keys), []).append(i)
+    from solver.quantities import parameter_unit
+
+    short = [k[len("parameters/"):].split(".")[-1] for k in keys]
+    units = [parameter_unit(k[len("parameters/"):]) for k in keys]
+    units = ["" if u in ("1",) or u.startswith("config length") else f" {u}" for u in units]
+    out = []
+    for values, rows in groups.items():
+        label = ", ".join(f"{s}={_short_value(v)}{u}" for s, v, u in zip(short, values, units))
+        out.append((label, np.array(rows)))
+    return out
+
+
+def _short_value(text: str) -> str:
+    try:
+        return f"{float(text):g}"
+    except ValueError:
+        return text
+
+
 def iv_and_temperature(path: Path, sweep: dict[str, np.ndarray], probe: str) -> Path:
-    """|I| and T (hottest point, probe mean) against |V| for both polarities."""
+    """|I| and T (hottest point, probe mean) against |V|: per polarity, and per variant of a
+    parameter sweep (a colour each; solid +V, dashed -V)."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     V = sweep["voltage_device"]
     ok = sweep["status"] == "ok"
-    for polarity, idx in _polarity_split(np.where(ok, V, np.nan)).items():
-        idx = idx[ok[idx]]
-        colour = POLARITY_COLOURS[polarity]
-        left.plot(np.abs(V[idx]), np.abs(sweep["current"][idx]) * 1e6, "o-", ms=3, color=colour,
-                  label=POLARITY_LABELS[polarity])
-        right.plot(np.abs(V[idx]), sweep["T_max"][idx], "-", color=colour, label=f"hottest point, {polarity}")
-        probe_key = f"probes/{probe}/T_mean"
-        if probe_key in sweep:
-            right.plot(np.abs(V[idx]), sweep[probe_key][idx], "--", color=colour,
-                       label=f"probe '{probe}' mean, {polarity}")
+    variants = _variant_rows(sweep)
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"]
+    for k, (label, rows) in enumerate(variants):
+        member = np.zeros(len(V), dtype=bool)
+        member[rows] = True
+        for polarity, idx in _polarity_split(np.where(ok & member, V, np.nan)).items():
+            idx = idx[(ok & member)[idx]]
+            if len(variants) == 1:
+                colour, style, name = POLARITY_COLOURS[polarity], "-", POLARITY_LABELS[polarity]
+            else:
+                colour = cmap(0.1 + 0.75 * k / max(len(variants) - 1, 1))
+                style = "-" if polarity == "positive" else "--"
+                name = f"{label}, {'+V' if polarity == 'positive' else '-V'}"
+            left.plot(np.abs(V[idx]), np.abs(sweep["current"][idx]) * 1e6, "o" + style, ms=3, color=colour,
+                      label=name)
+            right.plot(np.abs(V[idx]), sweep["T_max"][idx], style, color=colour,
+                       label=f"hottest point, {name}" if len(variants) == 1 else name)
+            probe_key = f"probes/{probe}/T_mean"
+            if probe_key in sweep and len(variants) == 1:
+                right.plot(np.abs(V[idx]), sweep[probe_key][idx], "--", color=colour,
+                           label=f"probe '{probe}' mean, {polarity}")
     left.set_xlabel("|V| across the device [V]")
     left.set_ylabel("|I| [uA]")
     left.set_title("current-voltage")
-    left.legend()
+    left.legend(fontsize=8 if len(variants) == 1 else 7)
     right.set_xlabel("|V| across the device [V]")
     right.set_ylabel("temperature [K]")
-    right.set_title("temperature-voltage (steady state)")
-    right.legend(fontsize=8)
+    right.set_title("hottest temperature vs voltage (steady state)")
+    right.legend(fontsize=8 if len(variants) == 1 else 7)
     failed = int(np.count_nonzero(~ok))
     if failed:
         fig.suptitle(f"{failed} sweep points failed and are not shown", color="firebrick")
+    return _save(fig, path)
+
+
+def pulse_peaks(path: Path, sweep: dict[str, np.ndarray], probe: Optional[str]) -> Path:
+    """A transient sweep: peak T_max and the switching per pulse against the pulse amplitude,
+    one line per variant (the other swept pulse parameters)."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ok = sweep["status"] == "ok"
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"]
+    variants = _variant_rows(sweep)
+    for k, (label, rows) in enumerate(variants):
+        rows = rows[ok[rows]]
+        rows = rows[np.argsort(sweep["pulse_amplitude"][rows])]
+        colour = cmap(0.1 + 0.75 * k / max(len(variants) - 1, 1))
+        amplitude = sweep["pulse_amplitude"][rows]
+        left.plot(amplitude, sweep["peak_T_max"][rows], "o-", color=colour, label=label or "peak T_max")
+        probe_key = f"probes/{probe}/peak_T_mean"
+        if probe and probe_key in sweep:
+            left.plot(amplitude, sweep[probe_key][rows], "s--", ms=3, color=colour,
+                      label=f"{label + ', ' if label else ''}probe '{probe}' peak mean")
+        if "switching_per_pulse" in sweep and np.any(np.isfinite(sweep["switching_per_pulse"][rows])):
+            right.semilogy(amplitude, np.maximum(sweep["switching_per_pulse"][rows], 1e-300), "o-", color=colour,
+                           label=label or "switching per pulse")
+    left.set_xlabel("pulse amplitude [V]")
+    left.set_ylabel("peak temperature [K]")
+    left.set_title("temperature vs pulse amplitude")
+    left.legend(fontsize=7)
+    right.set_xlabel("pulse amplitude [V]")
+    right.set_ylabel("switching per pulse [1] (kinetics delta)")
+    right.set_title("switching vs pulse amplitude")
+    if right.lines:
+        right.legend(fontsize=7)
     return _save(fig, path)
 
 

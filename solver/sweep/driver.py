@@ -94,7 +94,8 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
     writer, stored, error = None, set(), None
     if world.rank == 0:
         try:
-            writer = SweepWriter(out, config_to_yaml(config), solve_hash(config), versions())
+            writer = SweepWriter(out, config_to_yaml(config), solve_hash(config), versions(),
+                                 study=config.analysis.kind)
             writer.start(resume=resume, force=force)
             stored = writer.stored_ids
             dropped = writer.dropped

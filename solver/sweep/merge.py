@@ -36,7 +36,7 @@ def merge_stores(stores: list[str | Path], output: Optional[str | Path] = None, 
     with StoreLock(out):
         columns = rows_to_columns(rows)
         write_journal(out / SweepWriter.JOURNAL, first.config_hash, sorted(rows, key=lambda r: r.get("point_index", 0)))
-        write_h5(out / "sweep.h5", columns, first.config_yaml, first.config_hash, first.versions)
+        write_h5(out / "sweep.h5", columns, first.config_yaml, first.config_hash, first.versions, first.study)
         write_csv(out / "sweep.csv", columns)
     failed = sum(1 for row in rows if row.get("status") != "ok")
     return {"output": out, "stores": len(paths), "points": len(rows), "failed": failed,

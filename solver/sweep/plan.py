@@ -43,14 +43,28 @@ class Chunk:
 
 
 def drives(config: Config) -> list[float]:
-    """The swept drive values, in the config's order; the terminal's value if none."""
+    """The swept drive values, in the config's order: the terminal voltage (or current), or in
+    a transient sweep the pulse amplitude; the config's own value if none is swept.
+
+    A range is generated from integer steps and rounded to 12 significant digits, so that
+    0.8 is 0.8 and not 0.7999999999999999 (linspace's start + i * step)."""
     plan = config.sweep.voltage
     if plan is None:
-        top = config.electrical.top
-        return [top.current if isinstance(top, CurrentTerminal) else top.voltage]
+        if config.analysis.kind == "transient" and config.analysis.pulse is not None:
+            return [config.analysis.pulse.amplitude]
+        terminal = config.electrical.terminal
+        return [terminal.current if isinstance(terminal, CurrentTerminal) else terminal.voltage]
     if isinstance(plan, VoltageRange):
-        return [float(v) for v in np.linspace(plan.start, plan.stop, plan.num)]
+        if plan.num == 1:
+            return [float(plan.start)]
+        step = (plan.stop - plan.start) / (plan.num - 1)
+        return [_tidy(plan.start + i * step) for i in range(plan.num)]
     return [float(v) for v in plan.values]
+
+
+def _tidy(value: float) -> float:
+    """The value rounded to 12 significant digits (far below any solver tolerance)."""
+    return float(f"{value:.12g}")
 
 
 def parameter_sets(config: Config) -> list[tuple[tuple[str, Any], ...]]:

@@ -103,25 +103,42 @@ class StalledRank(FilathermError):
 
 
 class GroupSolver:
-    """Solves chunks on one group's communicator, rebuilding only what a point changes: the
-    mesh when a swept parameter changes the geometry, the study when it changes anything."""
+    """Solves chunks on one group's communicator, with the study the config chose: a steady
+    branch continued point to point, or (analysis.kind: transient) one pulse train per point
+    with the drive as its amplitude. Only what a point changes is rebuilt: the mesh when a
+    swept parameter changes the geometry, the study when it changes anything."""
 
     def __init__(self, config: Config, comm):
         self.config = config
         self.comm = comm
+        self.transient = config.analysis.kind == "transient"
         self._mesh_key = self._study_key = None
         self.study: Optional[SteadyStudy] = None
+        self.cell_mesh = None
+
+    def _variant(self, parameters: dict, drive: Optional[float] = None) -> Config:
+        assignments = dict(parameters)
+        if drive is not None:
+            assignments["analysis.pulse.amplitude"] = drive
+        return with_overrides(self.config, assignments) if assignments else self.config
+
+    def _mesh_for(self, variant: Config):
+        """The cell mesh of the previous point if the geometry is the same, else None."""
+        mesh_key = section_hash(variant, MESH)
+        reuse = self.cell_mesh if mesh_key == self._mesh_key else None
+        self._mesh_key = mesh_key
+        return reuse
 
     def _prepare(self, parameters: dict) -> SteadyStudy:
-        variant = with_overrides(self.config, parameters) if parameters else self.config
+        variant = self._variant(parameters)
         key = repr(sorted(parameters.items()))
         if key != self._study_key:
-            mesh_key = section_hash(variant, MESH)
-            cell_mesh = self.study.cell_mesh if self.study is not None and mesh_key == self._mesh_key else None
+            cell_mesh = self._mesh_for(variant)
             if self.study is not None:
                 self.study.close()
             self.study = SteadyStudy(variant, self.comm, cell_mesh)
-            self._mesh_key, self._study_key = mesh_key, key
+            self.cell_mesh = self.study.cell_mesh
+            self._study_key = key
         return self.study
 
     def close(self) -> None:
@@ -131,12 +148,34 @@ class GroupSolver:
 
     def solve_chunk(self, chunk: Chunk, emit: Callable[[dict], None],
                     stop: Callable[[], bool] = lambda: False) -> None:
-        """Continue from rest through the chunk's points (increasing |drive|), emitting rows;
-        `stop()` (agreed on the group: the leader's answer) ends the chunk between points."""
-        study = self._prepare(chunk.points[0].parameter_dict)
+        """Solve the chunk's points (increasing |drive|), emitting rows; `stop()` (agreed on the
+        group: the leader's answer) ends the chunk between points."""
         agreed_stop = lambda: self.comm.bcast(stop() if self.comm.rank == 0 else None, root=0)  # noqa: E731
+        if self.transient:
+            self._pulses(chunk, emit, agreed_stop)
+            return
+        study = self._prepare(chunk.points[0].parameter_dict)
         for point, (_, record) in zip(chunk.points, study.branch([p.drive for p in chunk.points], agreed_stop)):
             emit(point_row(point, record))
+
+    def _pulses(self, chunk: Chunk, emit: Callable[[dict], None], stop: Callable[[], bool]) -> None:
+        """One pulse train per point, each from rest (a pulse does not continue the last)."""
+        from solver.fem.study import PulseStudy
+
+        for point in chunk.points:
+            if stop():
+                return
+            variant = self._variant(point.parameter_dict, point.drive)
+            study = PulseStudy(variant, self.comm, self._mesh_for(variant))
+            self.cell_mesh = study.cell_mesh
+            try:
+                record = study.run()
+            except FilathermError as err:  # a failure inside one pulse: record it, go on
+                record = {"status": "failed", "reason": str(err), "converged": False,
+                          "pulse_amplitude": point.drive, "dofs": study.problem.dofs}
+            finally:
+                study.close()
+            emit(point_row(point, {k: v for k, v in record.items() if k not in ("end_state", "series")}))
 
 
 def point_row(point: SweepPoint, record: dict) -> dict:

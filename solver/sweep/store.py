@@ -52,6 +52,8 @@ STRING_COLUMNS = quantities.TEXT_COLUMNS
 ORDER_COLUMN = "point_index"  # position in the sweep plan: the table's row order
 # what every solved row must carry, finite, for the stages downstream to trust it
 REQUIRED_NUMBERS = quantities.REQUIRED
+# ... by the study the sweep ran: steady points, or pulse trains (analysis.kind: transient)
+REQUIRED_BY_STUDY = {"steady": quantities.REQUIRED, "transient": quantities.REQUIRED_PULSE}
 # columns in this order first, the rest (probes, parameters, extras) sorted after them
 LEADING_COLUMNS = STRING_COLUMNS + (ORDER_COLUMN, "drive") + quantities.COLUMN_ORDER
 NESTED = ("probes",)  # record keys whose values are per-probe mappings
@@ -82,6 +84,7 @@ class SweepTable:
     config_yaml: str
     config_hash: str
     versions: dict = field(default_factory=dict)
+    study: str = "steady"  # what each row is: a steady point, or a pulse train ("transient")
 
     def __len__(self) -> int:
         return len(self.columns.get("point_id", ()))
@@ -112,7 +115,7 @@ def rows_to_columns(rows: list[dict]) -> dict[str, np.ndarray]:
 
 
 def write_h5(path: Path, columns: dict[str, np.ndarray], config_yaml: str, config_hash: str,
-             versions: dict) -> None:
+             versions: dict, study: str = "steady") -> None:
     """Write a complete sweep.h5 atomically. HDF5 builds the file in memory and Python writes
     its bytes: HDF5 crashes (SIGSEGV) when a write fails under it on a full disk, while a
     failed Python write is a clean one-line error that leaves the previous store."""
@@ -127,6 +130,7 @@ def write_h5(path: Path, columns: dict[str, np.ndarray], config_yaml: str, confi
         h5.attrs["versions"] = json.dumps(versions)
         h5.attrs["rows"] = len(next(iter(columns.values()), ()))
         h5.attrs["checksum"] = store_checksum(columns)
+        h5.attrs["study"] = study
         for name, values in columns.items():
             if values.dtype == object:
                 dataset = h5.create_dataset(name, data=values.astype(str).tolist(),
@@ -208,18 +212,22 @@ def read_sweep(path: str | Path, checked: bool = False) -> SweepTable:
                 if data.dtype.kind in ("S", "O"):
                     data = np.array([v.decode() if isinstance(v, bytes) else str(v) for v in data], dtype=object)
                 columns[name] = data
-            meta = (str(h5.attrs["config"]), str(h5.attrs["config_hash"]), json.loads(h5.attrs["versions"]))
+            meta = (str(h5.attrs["config"]), str(h5.attrs["config_hash"]), json.loads(h5.attrs["versions"]),
+                    str(h5.attrs.get("study", "steady")))
             stored_checksum = h5.attrs.get("checksum")
+            if meta[3] not in REQUIRED_BY_STUDY:
+                raise InputError(f"{path}: unknown study {meta[3]!r}")
     except InputError:
         raise
     except (OSError, RuntimeError, KeyError, ValueError, TypeError, MemoryError) as err:
         raise InputError(f"{path}: unreadable sweep store ({type(err).__name__}: {str(err)[:200]})") from None
+    required = REQUIRED_BY_STUDY[meta[3]]
     if rows:
-        for name in STRING_COLUMNS + REQUIRED_NUMBERS:
+        for name in STRING_COLUMNS + required:
             if name not in columns:
                 raise InputError(f"{path}: missing column {name}")
         ok = columns["status"] == "ok"
-        for name in REQUIRED_NUMBERS:
+        for name in required:
             if columns[name].dtype == object or not np.all(np.isfinite(columns[name][ok])):
                 raise InputError(f"{path}: column {name} has non-numeric or non-finite values in solved rows")
     if stored_checksum is not None and str(stored_checksum) != store_checksum(columns):
@@ -265,12 +273,13 @@ class SweepWriter:
     JOURNAL = ".sweep.jsonl"
 
     def __init__(self, directory: str | Path, config_yaml: str, config_hash: str, versions: dict,
-                 min_rewrite_interval: float = 0.5):
+                 min_rewrite_interval: float = 0.5, study: str = "steady"):
         self.directory = ensure_dir(directory)
         self.h5_path = self.directory / "sweep.h5"
         self.csv_path = self.directory / "sweep.csv"
         self.journal_path = self.directory / self.JOURNAL
         self.config_yaml, self.config_hash, self.versions = config_yaml, config_hash, versions
+        self.study = study
         self.rows: list[dict] = []
         self.dropped = {"torn": 0, "corrupt": 0, "duplicates": 0}
         self._interval = min_rewrite_interval
@@ -367,7 +376,7 @@ class SweepWriter:
         columns = rows_to_columns(self.rows)
         if not columns:
             columns = {"point_id": np.array([], dtype=object)}
-        write_h5(self.h5_path, columns, self.config_yaml, self.config_hash, self.versions)
+        write_h5(self.h5_path, columns, self.config_yaml, self.config_hash, self.versions, self.study)
         write_csv(self.csv_path, columns)
         self._last_rewrite = time.monotonic()
         self._dirty = False
