@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # oversubscribe the cores with threads).
 PACKAGES=(python3-dolfinx-real python3-gmsh python3-meshio python3-h5py python3-mpi4py
           python3-petsc4py python3-scipy python3-matplotlib python3-sklearn python3-yaml
-          openmpi-bin python3-venv libopenblas0-serial)
+          python3-sympy openmpi-bin python3-venv libopenblas0-serial)
 VENV=.venv
 STAMP="$VENV/.filatherm-setup"
 

@@ -68,12 +68,17 @@ STEADY = (
 HOTTEST_POSITION = Quantity("T_max_{axis}", "m", "{axis} coordinate of the hottest point",
                             lambda s, i: s.hottest[1][i])
 BALANCES = (
-    Quantity("heat_out", "W", "heat leaving through all boundaries: reactions of the energy equation where "
-             "T is fixed plus the convective flux", lambda s: s.heat_out),
-    Quantity("energy_balance", "1", "|power - heat_out| / |power|: how well the discrete system is "
-             "solved (an identity of Newton convergence, not a check of the physics)",
+    Quantity("heat_out", "W", "heat leaving through all boundaries: the boundary flux of "
+             "(-kappa grad T + S T J).n of the discrete fields", lambda s: s.heat_out),
+    Quantity("energy_balance", "1", "|power - heat_out| / |power|: energy conservation of the discrete fields "
+             "(falls with the mesh size, O(h) for P1; solver/fem/balances.py)",
              lambda s: _ratio(abs(s.voltage_device * s.current - s.heat_out), abs(s.voltage_device * s.current))
              if s.current != 0 else 0.0),
+    Quantity("current_balance", "1", "|I_grounds - current| / |current|: the current leaving through the "
+             "grounds (boundary flux of J) against the terminal current (falls with the mesh size)",
+             lambda s: _ratio(abs(s.ground_current - s.current), abs(s.current)) if s.current != 0 else 0.0),
+    Quantity("matrix_current_share", "1", "the largest height-mean share of the current through a "
+             "layer's matrix, bypassing its filament (NaN without a filament)", lambda s: s.matrix_share),
 )
 
 # Statistics of a probe region (columns probes/<probe>/<stat>).
@@ -131,8 +136,6 @@ PULSE = (
     Quantity("peak_T_max", "K", "highest T_max over the pulse train", required=True),
     Quantity("peak_T_max_time", "s", "when it was reached (from the start of the train)"),
     Quantity("peak_current", "A", "the current of largest magnitude over the train (signed)"),
-    Quantity("energy", "J", "electrical energy into the cell over the train, the integral of voltage_device x "
-             "current dt"),
     Quantity("switching", "1", "integral of the kinetics' switching rate at the probe's T and |E| over the train "
              "(the state change it drives, in the units of kinetics.target_delta); NaN without kinetics"),
     Quantity("switching_per_pulse", "1", "switching / pulse_count"),
@@ -141,6 +144,10 @@ PULSE = (
     Quantity("steps", "1", "accepted time steps", kind="integer"),
     Quantity("rejected_steps", "1", "rejected time steps (error control or Newton failure)", kind="integer"),
     Quantity("end_time", "s", "time reached"),
+    Quantity("energy_in", "J", "electrical energy delivered over the pulse, int U I dt"),
+    Quantity("energy_stored", "J", "heat stored in the cell over the pulse, int C dT dV"),
+    Quantity("energy_out", "J", "heat leaving through the boundaries over the pulse (boundary fluxes)"),
+    Quantity("pulse_energy_balance", "1", "|energy_in - energy_stored - energy_out| / energy_in"),
 )
 # Per probe over a pulse train (qoi.json `probes.<probe>.<name>`; sweep column probes/<probe>/<name>).
 PULSE_PROBE = (

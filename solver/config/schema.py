@@ -52,6 +52,26 @@ class Material(Model):
     POSITIVE: ClassVar[tuple[str, ...]] = ("electrical_conductivity", "thermal_conductivity", "heat_capacity")
 
 
+class StateVariable(Model):
+    """The device's internal state: one physical quantity (e.g. the average oxygen-vacancy
+    concentration of the CMO switching region) that material laws may depend on through
+    `StateLinear` parameters ({intercept, slope, minimum}); sweep it with
+    `sweep.parameters: {state.value: [...]}` (docs/physics.md, "Device state")."""
+
+    name: Name = Field(description="what the state is, e.g. vacancy_concentration")
+    unit: str = Field(max_length=32, description="its unit, e.g. 1/m^3")
+    value: float = Field(description="the state of the cell that is solved [unit]")
+    minimum: Optional[float] = Field(default=None, description="smallest physical value, e.g. the HRS [unit]")
+    maximum: Optional[float] = Field(default=None, description="largest physical value, e.g. the LRS [unit]")
+    description: Optional[str] = Field(default=None, description="free text")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StateVariable:
+        if self.minimum is not None and self.maximum is not None and self.minimum >= self.maximum:
+            raise ValueError("maximum: must be larger than minimum")
+        return self
+
+
 # ---------------------------------------------------------------- geometry and mesh
 
 
@@ -336,10 +356,13 @@ class Pulse(Model):
 class TimeStepping(Model):
     scheme: Literal["bdf2", "backward_euler"] = Field(default="bdf2", description="time integrator")
     adaptive: bool = Field(default=True, description="local-error control; false: fixed dt_initial")
-    tolerance: Positive = Field(default=1e-3, description="local error per step, relative to the T rise")
-    dt_initial: Positive = Field(default=1e-12, description="first step (the fixed step if not adaptive) [s]")
+    tolerance: Positive = Field(default=1e-2, description="global error target of T, relative to its rise: each "
+                                "step's local error is held below tolerance x rise x dt / pulse duration")
+    dt_initial: Positive = Field(default=1e-12, description="first step, and first step after each corner of "
+                                 "the pulse (the fixed step if not adaptive) [s]")
     dt_min: Positive = Field(default=1e-16, description="smallest step before giving up [s]")
-    dt_max: Optional[Positive] = Field(default=None, description="largest step [s]; default: pulse width / 10")
+    dt_max: Optional[Positive] = Field(default=None, description="largest step [s]; default: none (the error "
+                                       "control sets the step; this is a cap, not the accuracy knob)")
     snapshots: Optional[tuple[NonNegative, ...]] = Field(
         default=None, description="field output times [s]; default: end of each plateau and the end")
 
@@ -533,6 +556,7 @@ class Config(Model):
     analysis: Analysis = Field(default_factory=Analysis, description="steady or transient")
     probes: dict[Name, Probe] = Field(default_factory=dict, description="regions where QoIs are averaged")
     sweep: Sweep = Field(default_factory=Sweep, description="what `filatherm sweep` varies")
+    state: Optional[StateVariable] = Field(default=None, description="the device state material laws may depend on")
     kinetics: Optional[Kinetics] = Field(default=None, description="switching kinetics (needed by fit and run)")
     crossbar: Crossbar = Field(default_factory=Crossbar, description="compact crossbar model")
     training: Training = Field(default_factory=Training, description="hardware-aware training")
@@ -578,6 +602,12 @@ class Config(Model):
             if material not in self.materials:
                 known = ", ".join(sorted(self.materials))
                 raise ValueError(f"{where}: unknown material {material!r} (known: {known})")
+        for where, name in used:
+            for key in ("electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity"):
+                law = getattr(self.materials[name], key)
+                if law is not None and law.uses_state() and self.state is None:
+                    raise ValueError(f"materials.{name}.{key}: depends on the device state (used at {where}); "
+                                     "the config needs a `state:` block")
         if self.analysis.kind == "transient":
             if self.analysis.pulse is None:
                 raise ValueError("analysis.pulse: required for a transient analysis")

@@ -19,6 +19,7 @@ SECTIONS: dict[str, str] = {
     "mesh": "mesh",
     "probes": "mesh",        # probe boxes are cut into the mesh
     "materials": "steady",
+    "state": "steady",       # the device state the material laws depend on
     "electrical": "steady",
     "thermal": "steady",
     "solver": "steady",

@@ -28,6 +28,7 @@ import numpy as np
 from solver import quantities
 from solver.config import Config, with_overrides
 from solver.errors import FilathermError, InputError
+from solver.fem.balances import PulseEnergy
 from solver.fem.continuation import Continuation, step_limits
 from solver.fem.mesh import CellMesh, build_mesh
 from solver.fem.output import FieldWriter, temperature_snapshot, write_fields
@@ -168,6 +169,7 @@ class PulseStudy:
                                       else build_mesh(config, comm or _world()))
         self.problem = self.solver.problem
         self.probes = ProbeQuantities(self.problem)
+        self.energy = PulseEnergy(self.problem)
 
     @property
     def cell_mesh(self) -> CellMesh:
@@ -196,6 +198,7 @@ class PulseStudy:
             for name, value in (("time", t), ("voltage_applied", U if p.current_mode else drive),
                                 ("voltage_device", U), ("current", p.current()), ("T_max", p.T_max())):
                 series[name].append(value)
+            self.energy.observe(t)
             for name, values in probes.evaluate().items():
                 for key in probe_series[name]:
                     probe_series[name][key].append(values[key])
@@ -241,7 +244,6 @@ class PulseStudy:
         T_max = np.array(series["T_max"])
         current = np.array(series["current"])
         peak = int(np.argmax(T_max))
-        energy = _integral(np.array(series["voltage_device"]) * current, times)
         switching = pulse_switching(config, times, probe_series)
         return {
             "status": status, "reason": reason, "converged": status == "ok",
@@ -249,7 +251,8 @@ class PulseStudy:
             "pulse_count": shape.pulse.count,
             "peak_T_max": float(T_max[peak]), "peak_T_max_time": float(times[peak]),
             "peak_current": float(current[np.argmax(np.abs(current))]),
-            "energy": energy, "switching": switching, "switching_per_pulse": switching / shape.pulse.count,
+            **self.energy.record(),  # energy in = stored + out over the pulse (solver.fem.balances)
+            "switching": switching, "switching_per_pulse": switching / shape.pulse.count,
             "rise_time_90": thermal_time_constant(times, T_max, config.thermal.reference_temperature,
                                                   shape.plateau_ends()[0]),
             "probes": {name: {"peak_T_mean": max(v["T_mean"]), "peak_T_max": max(v["T_max"]),
@@ -278,8 +281,10 @@ def pulse_switching(config: Config, times: np.ndarray, probe_series: dict) -> fl
         return math.nan
     probe = probe_series[kinetics.probe]
     stat = kinetics.statistic
+    state = config.state.value if config.state is not None else None
+    polarity = math.copysign(1.0, config.analysis.pulse.amplitude)
     with np.errstate(over="ignore", invalid="ignore"):
-        rate = kinetics.rate(np.array(probe[f"T_{stat}"]), np.abs(np.array(probe[f"E_{stat}"])))
+        rate = kinetics.rate(np.array(probe[f"T_{stat}"]), np.abs(np.array(probe[f"E_{stat}"])), state, polarity)
     return _integral(rate, times)
 
 
@@ -310,7 +315,7 @@ def summary_line(record: dict) -> str:
         return f"status {record['status']}: {record['reason']}"
     if "peak_T_max" in record:
         return (f"peak T_max {record['peak_T_max']:.1f} K at {record['peak_T_max_time']:.3g} s, peak current "
-                f"{record['peak_current']:.4g} A, energy {record['energy']:.4g} J, 90% rise time "
+                f"{record['peak_current']:.4g} A, energy {record['energy_in']:.4g} J, 90% rise time "
                 f"{record['rise_time_90']:.3g} s, {record['steps']} steps ({record['rejected_steps']} rejected), "
                 f"{record['wall_time_s']:.1f} s")
     return (f"V_device {record['voltage_device']:.4g} V  I {record['current']:.4g} A  "

@@ -130,7 +130,7 @@ def transient_summary(config, table, made: dict[str, Path]) -> str:
     for i in range(len(table)):
         cells = [_num(columns["pulse_amplitude"][i], "+.4g")]
         cells += [str(columns[f"parameters/{p}"][i]) for p in table.parameter_names]
-        cells += [_num(columns["peak_T_max"][i], ".1f"), _num(columns["energy"][i], ".3g"),
+        cells += [_num(columns["peak_T_max"][i], ".1f"), _num(columns["energy_in"][i], ".3g"),
                   _num(columns.get("switching_per_pulse", [math.nan] * len(table))[i], ".3g"),
                   str(columns["status"][i])]
         lines.append("| " + " | ".join(cells) + " |")
@@ -263,7 +263,7 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
         lines += ["", "## Pulse", "",
                   f"One {_num((pulse.get('pulse_width') or math.nan) * 1e9, '.3g')} ns pulse at "
                   f"{_num(pulse.get('pulse_amplitude'), '+.3f')} V: peak T_max {_num(pulse.get('peak_T_max'), '.1f')} K, "
-                  f"energy {_num((pulse.get('energy') or math.nan) * 1e12, '.3g')} pJ, "
+                  f"energy {_num((pulse.get('energy_in') or math.nan) * 1e12, '.3g')} pJ, "
                   + (f"switching {_num(switching, '.3g')} (kinetics delta), " if switching is not None else "")
                   + f"90% rise time {_num((pulse.get('rise_time_90') or math.nan) * 1e9, '.3g')} ns, "
                   f"{pulse.get('steps', 'n/a')} time steps ({pulse.get('rejected_steps', 'n/a')} rejected)."]
