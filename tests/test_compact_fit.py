@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import math
 
 import h5py
@@ -145,6 +147,7 @@ def test_noisy_table_gives_fit_errors_that_cover_the_truth(tmp_path, config):
     with h5py.File(tmp_path / "sweep.h5", "r+") as h5:
         T = h5["probes/active/T_mean"][...]
         h5["probes/active/T_mean"][...] = T + np.random.default_rng(1).normal(0, 1.0, T.shape)
+        del h5.attrs["checksum"]  # a deliberate edit (the checksum catches accidental damage)
     fit = fit_results(tmp_path, say=lambda text: None).models[0].document.fit
     for branch, R_th in ((fit.branches.positive, DEVICE.R_th_positive),
                          (fit.branches.negative, DEVICE.R_th_negative)):
@@ -280,8 +283,15 @@ def test_each_set_of_swept_parameters_gets_its_own_model(tmp_path, config):
     primary, variant = outcome.models
     assert primary.document.source.parameters == {key: 5.0}  # the config's own radius
     assert primary.branches.positive.R_th.value == pytest.approx(DEVICE.R_th_positive, rel=1e-3)
-    stored = CompactModel.load(tmp_path / "model" / "variants" / "compact_model_1.json")
+    variant_dir = tmp_path / "variants" / "radius=3"  # named by its parameter (issue 16 item 2)
+    stored = CompactModel.load(variant_dir / "model" / "compact_model.json")
     assert stored.document.source.parameters == {key: 3.0}
+    assert stored.document.source.config["geometry"]["layers"][1]["filament"]["radius"] == 3.0  # its own config
+    assert primary.document.source.config["geometry"]["layers"][1]["filament"]["radius"] == 5.0
+    for name in ("compact_model.va", "aihwkit_device.py", "compact_model.png"):
+        assert (variant_dir / "model" / name).stat().st_size > 0, name
+    family = json.loads((tmp_path / "model" / "family.json").read_text())
+    assert [v["name"] for v in family["variants"]] == ["radius=5", "radius=3"] and family["primary"] == "radius=5"
     assert stored.branches.negative.R_th.value == pytest.approx(narrow.R_th_negative, rel=1e-3)
     assert variant.document.to_data() == stored.document.to_data()
     csv_text = (tmp_path / "model" / "compact_model.csv").read_text()

@@ -60,7 +60,7 @@ def main(argv: list[str]) -> int:
     try:
         read_sweep(Path(argv[0]), checked=True)
     except InputError as err:
-        print(err, file=sys.stderr)
+        sys.stderr.write(f"{err}\n")  # the child's one line, relayed by check_readable
         return 2
     return 0
 
