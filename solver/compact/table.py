@@ -149,7 +149,9 @@ def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kineti
             group = f" for {table.label}" if table.label else ""
             raise InputError(
                 f"{where}: only {count} converged points with {polarity} voltage{group} "
-                f"(the fit needs {MIN_BRANCH_POINTS} per polarity; {len(excluded)} points failed)"
+                f"(the fit needs {MIN_BRANCH_POINTS} per polarity, to fit both branches of the thermal law; "
+                f"{len(excluded)} points failed): sweep {polarity} voltages too, e.g. "
+                "sweep.voltage: {start: -1.2, stop: 1.2, num: 25}"
             )
     return table
 
