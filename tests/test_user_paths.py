@@ -345,3 +345,35 @@ def test_a_sweep_of_trillions_of_points_is_refused_at_once(tmp_path):
     for verb, extra in (("sweep", []), ("slurm", ["--nodes", "1", "--ntasks-per-node", "1", "--time", "01:00:00"])):
         result = run_cli(verb, str(cfg), "--output", str(tmp_path / verb), *extra, timeout=120)
         assert "1e+11 points planned" in one_line_error(result), verb
+
+
+# --------------------------------------------------------------- 7. a sweep of one polarity
+
+
+def test_fit_fits_the_polarity_a_sweep_has_and_says_what_is_missing(tmp_path):
+    """A SET-only sweep (0 to 1.2 V). With T0 pinned at the ambient the thermal branches are
+    independent least-squares fits, so the positive branch must come out exactly as from a
+    sweep of both polarities over the same positive voltages (an identity of the fit)."""
+    from solver.compact.synthetic import write_synthetic_sweep
+
+    config = load_config(DEFAULT_CONFIG)
+    positive = np.linspace(0.0, 1.2, 13)
+    write_synthetic_sweep(tmp_path / "set", config, positive)
+    write_synthetic_sweep(tmp_path / "both", config, np.concatenate([-positive[:0:-1], positive]))
+    result = run_cli("fit", str(tmp_path / "set"))
+    assert result.returncode == 0, result.stderr
+    assert "no negative branch" in result.stdout and "sweep negative voltages too" in result.stdout
+    assert run_cli("fit", str(tmp_path / "both"), "--quiet").returncode == 0
+    one = json.loads((tmp_path / "set" / "model" / "compact_model.json").read_text())
+    two = json.loads((tmp_path / "both" / "model" / "compact_model.json").read_text())
+    assert one["fit"]["branches"]["negative"] is None
+    for key in ("R_th", "delta_R_th", "beta"):
+        assert one["fit"]["branches"]["positive"][key]["value"] == pytest.approx(
+            two["fit"]["branches"]["positive"][key]["value"], rel=1e-9, abs=1e-6), key
+    assert one["figures_of_merit"]["V_write"]["negative"] is None
+    assert one["figures_of_merit"]["V_write"]["positive"] > 0
+    assert not (tmp_path / "set" / "model" / "compact_model.va").exists()
+    crossbar = run_cli("crossbar", str(tmp_path / "set"))
+    assert "no negative branch" in one_line_error(crossbar)
+    nothing = write_synthetic_sweep(tmp_path / "few", config, [0.0, 0.5, 1.0]).parent
+    assert "the fit needs 4 of one polarity" in one_line_error(run_cli("fit", str(nothing)))

@@ -255,11 +255,15 @@ def _summary(model: CompactModel) -> str:
     def ratio(value) -> str:
         return "n/a" if value is None else f"{value:.3g}"
 
+    def pair(name: str) -> str:
+        return " / ".join("not swept" if b is None else f"{getattr(b, name).value:.4g}" for b in (pos, neg))
+
+    missing = [name for name in ("positive", "negative") if getattr(fit.branches, name) is None]
     return (
         f"fit{' [' + label + ']' if label else ''}: {len(doc.table.voltage)} points; "
-        f"T0 = {fit.T0.value:.2f} K ({fit.T0_source}), R_th = {pos.R_th.value:.4g} / {neg.R_th.value:.4g} K/W "
-        f"rising by {pos.delta_R_th.value:.4g} / {neg.delta_R_th.value:.4g} K/W, "
-        f"beta = {pos.beta.value:.4g} / {neg.beta.value:.4g} K/A (+/-); "
+        f"T0 = {fit.T0.value:.2f} K ({fit.T0_source}), R_th = {pair('R_th')} K/W "
+        f"rising by {pair('delta_R_th')} K/W, "
+        f"beta = {pair('beta')} K/A (+/-); "
         f"max |dT| = {fit.residuals.max_abs_dT:.3g} K, "
         f"max |dI/I| = {fit.residuals.max_relative_current:.3g}, "
         f"max |dlog10 rate| = {fit.residuals.max_abs_dlog10_rate:.3g}\n"
@@ -267,6 +271,8 @@ def _summary(model: CompactModel) -> str:
         f"nonlinearity V/2 = {ratio(merit.nonlinearity_half_select.positive)} / "
         f"{ratio(merit.nonlinearity_half_select.negative)}, "
         f"T asymmetry = {ratio(merit.T_asymmetry.delta_T)} K"
+        + (f"\n  no {missing[0]} branch: the sweep has too few {missing[0]} points (the .va and aihwkit exports "
+           f"and the crossbar experiments need both polarities; sweep {missing[0]} voltages too)" if missing else "")
     )
 
 
@@ -285,9 +291,11 @@ def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> li
         files += [write_document(model_dir / "compact_model.json", model.document)]
         if index == 0:
             files.append(write_csv(model_dir / "compact_model.csv", models))
+        both = len(model.branches.polarities) == 2  # a one-polarity fit has no device for circuits
         files += [
-            *([] if model.kinetics.moves_state else [write_verilog_a(model_dir / "compact_model.va", model)]),
-            write_aihwkit_device(model_dir / "aihwkit_device.py", model, variant_crossbar),
+            *([write_verilog_a(model_dir / "compact_model.va", model)]
+              if both and not model.kinetics.moves_state else []),
+            *([write_aihwkit_device(model_dir / "aihwkit_device.py", model, variant_crossbar)] if both else []),
             plot_compact_model(model_dir / "compact_model.png", model),
         ]
         variants.append(variant)

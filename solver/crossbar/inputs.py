@@ -47,6 +47,10 @@ def load_inputs(results: str | Path, output: Optional[str | Path], overrides: It
     if not model_path.is_file():
         raise InputError(f"{model_path}: no compact model (run `filatherm fit {results}` first)")
     model = CompactModel.load(model_path)
+    missing = [name for name in ("positive", "negative") if name not in model.branches.polarities]
+    if missing:
+        raise InputError(f"{model_path}: the compact model has no {missing[0]} branch (its sweep had too few "
+                         f"{missing[0]} points); the crossbar writes with both polarities: sweep both")
     config = stored_config(model.document.source.config, overrides, f"{model_path}: source.config",
                            CROSSBAR, current)
     return Inputs(model, model_path, config, Path(output) if output else default_root, file_digest(model_path))

@@ -239,7 +239,7 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
         branches = fit["branches"]
 
         def fitted(key: str):
-            return [(branches[p].get(key) or {}).get("value") for p in ("positive", "negative")]
+            return [((branches.get(p) or {}).get(key) or {}).get("value") for p in ("positive", "negative")]
 
         row("R_th at low power [K/W]", *fitted("R_th"), ".4g")
         row("R_th rise at high power [K/W]", *fitted("delta_R_th"), ".4g")
