@@ -242,11 +242,18 @@ def _one_line_exit_2(result) -> str:
     return lines[0]
 
 
-def test_branch_with_fewer_than_four_converged_points_is_bad_input(tmp_path, config):
+def test_a_branch_with_fewer_than_four_converged_points_is_left_out_and_named(tmp_path, config):
+    """Fit what the data has (issue 16 item 7): the positive branch is fitted, the 3 negative
+    points are listed as left out and the missing branch is named."""
     failures = {i: "no_convergence" for i in range(27)}  # leaves 3 negative points
     write_synthetic_sweep(tmp_path, config, VOLTAGES, DEVICE, failures=failures)
-    line = _one_line_exit_2(run_cli("fit", str(tmp_path)))
-    assert "only 3 converged points with negative voltage" in line
+    result = run_cli("fit", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "no negative branch" in result.stdout
+    model = CompactModel.load(tmp_path / "model" / "compact_model.json")
+    assert model.branches.negative is None and model.branches.positive is not None
+    too_few = [p for p in model.document.source.excluded_points if "too few" in p.reason]
+    assert len(too_few) == 3
 
 
 def test_missing_kinetics_block_is_bad_input(tmp_path, config):
