@@ -1,20 +1,21 @@
 """The sweep store: `sweep.h5` (+ `sweep.csv`), one row per solved point.
 
-Durability comes from an append-only journal (`.sweep.jsonl` beside the store): each row is
-one JSON line, flushed and fsynced as soon as its point completes, so a crash loses only the
-points in flight and a line torn by a kill is detected and dropped. `sweep.h5` and
-`sweep.csv` are views of the journal, rewritten atomically (temporary name, then rename), so a
-reader never sees a half-written file. HDF5 itself is not crash-safe; renaming a complete file
-is.
+Durability comes from an append-only journal (`.sweep.jsonl` beside the store, format and
+checks in solver.sweep.journal): each row is one checked JSON line, flushed and fsynced as soon
+as its point completes, so a crash loses only the points in flight and a line torn by a kill,
+damaged or repeated is detected and dropped. A resume appends; it never rewrites what is stored.
+One process writes a store at a time (solver.sweep.lock). `sweep.h5` and `sweep.csv` are views of
+the journal, rewritten atomically (temporary name, then rename), so a reader never sees a
+half-written file; HDF5 builds the file in memory, so a full disk is a clean error.
 
 Layout of sweep.h5 (format "filatherm-sweep", version 1): one 1-D dataset per column, all of
 the same length. Flat column names are HDF5 paths: QoIs at the root (`current`, `T_max`, ...),
 probe QoIs under `probes/<probe>/<stat>`, swept parameters under `parameters/<key path>`.
 Every dataset carries `units` and `description` attributes, and every sweep.csv header cell is
 `name [unit]`, both from the QoI table (solver.quantities; docs/outputs.md). Root attributes:
-`format`, `version`, `config` (resolved YAML), `config_hash`, `versions` (JSON), `rows`.
+`format`, `version`, `config` (resolved YAML), `config_hash`, `versions` (JSON), `rows`,
+`study` (steady | transient), `checksum`. Reading never trusts the file (`read_sweep`).
 """
-
 from __future__ import annotations
 
 import csv
