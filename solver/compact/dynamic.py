@@ -8,6 +8,9 @@ version 2, a `kinetics` law that moves the state, e.g. `vacancy_hopping`).
 Each solved state has its fitted electro-thermal laws (solver.compact.laws: I, T_ss, E); between
 the solved states they are interpolated linearly in N, while the kinetics law, which depends on
 N analytically (its activation energy, the prefactor N a / L), is evaluated exactly at N. The
+state stays within its physical range (the config's state minimum and maximum, which the solved
+states span; beyond them the FEM says nothing): a pulse that would carry it further leaves it
+at the bound, as a hard-bounded device. The
 thermal node relaxes to the steady law with the time constant tau of a transient FEM step
 response (solver.compact.thermal), so that T_ss = T0 + R_th(P) P + beta I in steady state and
 C_th = tau / R_th. Without a step response (tau unknown) the node follows the steady law at
@@ -106,20 +109,14 @@ class DynamicModel:
     # -- interpolation in N --------------------------------------------------------------
 
     def _interpolate(self, N, evaluate) -> np.ndarray:
-        """sum_i w_i(N) evaluate(model_i): hat functions in N over the solved states, constant
-        beyond them. `evaluate(model)` returns an array broadcastable against N."""
+        """evaluate(model_i) (arrays broadcastable against N) interpolated to each point's N:
+        monotone cubic (PCHIP, Fritsch-Carlson) in ln N over the solved states, so that the
+        rate, exponential in T, has no kinks at the states; constant beyond them."""
         N = np.asarray(N, dtype=float)
+        values = np.array([np.broadcast_to(evaluate(model), N.shape) for model in self.models], dtype=float)
         if len(self.models) == 1:
-            return np.broadcast_to(evaluate(self.models[0]), N.shape).astype(float)
-        position = np.interp(N, self.states, np.arange(len(self.states)))
-        low = np.clip(np.floor(position).astype(int), 0, len(self.states) - 2)
-        weight = position - low
-        result = np.zeros(N.shape)
-        for i, model in enumerate(self.models):
-            share = np.where(low == i, 1.0 - weight, 0.0) + np.where(low == i - 1, weight, 0.0)
-            if np.any(share):
-                result = result + share * evaluate(model)
-        return result
+            return values[0]
+        return pchip(np.log(self.states), values, np.log(np.clip(N, self.states[0], self.states[-1])))
 
     def steady_temperature(self, V, N) -> np.ndarray:
         """T_probe [K] in steady state at device voltage V and state N (element-wise)."""
@@ -155,21 +152,24 @@ class DynamicModel:
     # -- pulses --------------------------------------------------------------------------
 
     def pulse(self, N, amplitude: float, width: float, rise: float = 0.0, fall: float = 0.0) -> np.ndarray:
-        """The state after one pulse from state(s) N (element-wise), the thermal node starting
-        at the ambient: the state equation and the thermal node integrated together (stiff
-        solver, relative tolerance 1e-8, steps landing on the pulse's corners)."""
+        """The change of the state over one pulse from state(s) N (element-wise), the thermal
+        node starting at the ambient: the state equation and the thermal node integrated
+        together (stiff solver, steps landing on the pulse's corners). The unknown is the
+        change itself, so a half-select pulse's 1e-9 relative change is resolved to the
+        solver's relative tolerance, not lost in N."""
         N0 = np.atleast_1d(np.asarray(N, dtype=float)).copy()
         shape = PulseShape(amplitude, width, rise, fall)
         m = len(N0)
-        y = np.concatenate([N0, np.full(m, self.T0)])
+        y = np.concatenate([np.zeros(m), np.full(m, self.T0)])
         quasi_static = self.time_constant is None or self.time_constant <= 0
+        sparsity = np.block([[np.eye(m), np.eye(m)], [np.eye(m), np.eye(m)]])
         for start, end in zip(shape.corners(), shape.corners()[1:]):
             if end <= start:
                 continue
 
             def rhs(t, y):
                 V = shape.value(t)
-                N_now = np.maximum(y[:m], 0.0)
+                N_now = np.maximum(N0 + y[:m], 0.0)
                 if quasi_static:
                     return np.concatenate([self.state_rate(V, N_now), np.zeros(m)])
                 T_now = y[m:]
@@ -177,11 +177,43 @@ class DynamicModel:
                 dT = (self.steady_temperature(V, N_now) - T_now) / self.time_constant
                 return np.concatenate([dN, dT])
 
-            sparsity = np.block([[np.eye(m), np.eye(m)], [np.eye(m), np.eye(m)]])
+            # absolute tolerances: a change far below the smallest physical one (1e-14 of N) and 1 uK
             solution = solve_ivp(rhs, (start, end), y, method="BDF", rtol=ODE_RTOL,
-                                 atol=np.concatenate([1e-12 * np.maximum(N0, 1.0), np.full(m, 1e-6)]),
+                                 atol=np.concatenate([1e-14 * np.maximum(N0, 1.0), np.full(m, 1e-6)]),
                                  jac_sparsity=sparsity)
             if not solution.success:
                 raise RuntimeError(f"pulse integration failed: {solution.message}")
             y = solution.y[:, -1]
-        return y[:m].reshape(np.shape(N))
+        low, high = self.state_range
+        return (np.clip(N0 + y[:m], low, high) - N0).reshape(np.shape(N))
+
+
+def pchip(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:
+    """Monotone cubic Hermite interpolation (Fritsch & Carlson, SIAM J. Numer. Anal. 17, 238
+    (1980)) through (x[k], y[k, ...]) evaluated at `at` (shape of y[0]), each point at its own
+    abscissa: y has one row per node and any shape after it."""
+    h = np.diff(x).reshape((-1,) + (1,) * (y.ndim - 1))
+    delta = np.diff(y, axis=0) / h
+    slope = np.zeros_like(y)
+    if len(x) == 2:
+        slope[:] = delta[0]
+    else:
+        h0, h1 = h[:-1], h[1:]
+        w1, w2 = 2 * h1 + h0, h1 + 2 * h0
+        same = delta[:-1] * delta[1:] > 0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            slope[1:-1] = np.where(same, (w1 + w2) / (w1 / delta[:-1] + w2 / delta[1:]), 0.0)
+        for end, (d0, d1, ha, hb) in ((0, (delta[0], delta[1], h[0], h[1])),
+                                      (-1, (delta[-1], delta[-2], h[-1], h[-2]))):
+            edge = ((2 * ha + hb) * d0 - ha * d1) / (ha + hb)
+            edge = np.where(np.sign(edge) != np.sign(d0), 0.0, edge)
+            edge = np.where((np.sign(d0) != np.sign(d1)) & (np.abs(edge) > np.abs(3 * d0)), 3 * d0, edge)
+            slope[end] = edge
+    k = np.clip(np.searchsorted(x, at, side="right") - 1, 0, len(x) - 2)
+    width = np.diff(x)[k]
+    t = (at - x[k]) / width
+    pick = lambda array, index: np.take_along_axis(array, index[None, ...], axis=0)[0]  # noqa: E731
+    y0, y1 = pick(y, k), pick(y, k + 1)
+    m0, m1 = pick(slope, k) * width, pick(slope, k + 1) * width
+    t2, t3 = t * t, t * t * t
+    return (2 * t3 - 3 * t2 + 1) * y0 + (t3 - 2 * t2 + t) * m0 + (-2 * t3 + 3 * t2) * y1 + (t3 - t2) * m1

@@ -4,10 +4,11 @@
 
 writes, for the parameter set that matches the config (the only one in a voltage-only sweep):
 compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
-compact_model.va, aihwkit_device.py and compact_model.png. A parameter sweep is a family
-(solver.compact.family): every other parameter set gets the same files under
-variants/<name>/model/, named by its parameters, and model/family.json lists them all. Each
-model's source.config is the config of its own variant (the swept values applied).
+compact_model.va, compact_model.sub/.lib (ngspice, solver.spice.subcircuit), aihwkit_device.py
+and compact_model.png. A parameter sweep is a family (solver.compact.family): every other
+parameter set gets the same files under variants/<name>/model/, named by its parameters, and
+model/family.json lists them all. Each model's source.config is the config of its own variant
+(the swept values applied).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ from solver.config.keypath import get_path
 from solver.config.schema import Convective, FixedTemperature
 from solver.config.yamlio import parse_yaml
 from solver.errors import ConfigError, InputError
+from solver.spice.subcircuit import write_subcircuit
 from solver.sweep.store import read_sweep
 
 
@@ -295,6 +297,7 @@ def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> li
         files += [
             *([write_verilog_a(model_dir / "compact_model.va", model)]
               if both and not model.kinetics.moves_state else []),
+            *(write_subcircuit(model_dir, model) if both and not model.kinetics.moves_state else []),
             *([write_aihwkit_device(model_dir / "aihwkit_device.py", model, variant_crossbar)] if both else []),
             plot_compact_model(model_dir / "compact_model.png", model),
         ]

@@ -74,6 +74,12 @@ class KineticsLaw(TaggedModel):
         in compact_model.va; the parameters are declared from `verilog_parameters`."""
         raise NotImplementedError
 
+    def spice_rate(self) -> list[str]:
+        """ngspice `.func` lines defining ft_rate(tk, ef) [Hz] of the temperature tk [K] and the
+        field ef [MV/m], with ft_kT(tk) [eV] and the `verilog_parameters` names in scope
+        (compact_model.sub, solver.spice.subcircuit)."""
+        raise NotImplementedError
+
 
 KINETICS: dict[str, type[KineticsLaw]] = {}
 
@@ -108,6 +114,9 @@ class IonHopping(KineticsLaw):
     def verilog_a(self) -> tuple[str, str]:
         return "", "rate = nu0 * exp(-Ea / kT) * 2.0 * sinh(z_ion * a_hop * E_probe / (2.0 * kT));"
 
+    def spice_rate(self) -> list[str]:
+        return [".func ft_rate(tk, ef) {nu0*exp(-Ea/ft_kT(tk))*2*sinh(z_ion*a_hop*1e6*ef/(2*ft_kT(tk)))}"]
+
 
 @register_kinetics
 class Arrhenius(KineticsLaw):
@@ -125,6 +134,9 @@ class Arrhenius(KineticsLaw):
 
     def verilog_a(self) -> tuple[str, str]:
         return "", "rate = nu0 * exp(-Ea / kT);"
+
+    def spice_rate(self) -> list[str]:
+        return [".func ft_rate(tk, ef) {nu0*exp(-Ea/ft_kT(tk))}"]
 
 
 @register_kinetics
@@ -153,6 +165,14 @@ class Jart(KineticsLaw):
                 "    barrier_common = sqrt(1.0 - gamma * gamma) + gamma * asin(gamma);\n"
                 "    rate = nu0 * (exp(-Ea * (barrier_common - gamma * 3.141592653589793 / 2.0) / kT)\n"
                 "                  - exp(-Ea * (barrier_common + gamma * 3.141592653589793 / 2.0) / kT));")
+
+    def spice_rate(self) -> list[str]:
+        return [
+            ".func ft_gamma(ef) {min(z_ion*a_hop*1e6*ef/(3.141592653589793*Ea), 1)}",
+            ".func ft_common(ef) {sqrt(1 - ft_gamma(ef)*ft_gamma(ef)) + ft_gamma(ef)*asin(ft_gamma(ef))}",
+            ".func ft_rate(tk, ef) {nu0*(exp(-Ea*(ft_common(ef) - ft_gamma(ef)*1.5707963267948966)/ft_kT(tk))"
+            " - exp(-Ea*(ft_common(ef) + ft_gamma(ef)*1.5707963267948966)/ft_kT(tk)))}",
+        ]
 
 
 @register_kinetics

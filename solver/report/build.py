@@ -33,7 +33,7 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
                  stage_log: Optional[dict] = None, force: bool = True) -> Path:
     from solver.errors import InputError
     from solver.io import ensure_dir, write_text_atomic
-    from solver.report.family import checked_solve, family_rates, family_trends, load_family
+    from solver.report.family import checked_result, family_rates, family_trends, load_family
 
     if not (results / "sweep.h5").exists():
         raise InputError(f"{results}: no sweep.h5 (run `filatherm run` or `filatherm sweep` first)")
@@ -72,7 +72,7 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
             made["Switching rate"] = figures.switching_rate(
                 out / "rate.png", model["table"], write_voltages, model["figures_of_merit"]["target_delta"],
                 model["kinetics"]["pulse_width"])
-    write_points = {p: checked_solve(results / "write" / p / "qoi.json", primary.variant.model_path, family.stale)
+    write_points = {p: checked_result(results / "write" / p / "qoi.json", primary.variant.model_path, family.stale)
                     for p in ("positive", "negative")}
 
     fields = {}
@@ -90,7 +90,7 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     else:
         missing.append("temperature field at V_write (write/)")
 
-    pulse = checked_solve(results / "pulse" / "qoi.json", primary.variant.model_path, family.stale)
+    pulse = checked_result(results / "pulse" / "qoi.json", primary.variant.model_path, family.stale)
     if pulse is None:
         missing.append("pulse transient (pulse/)")
     if pulse and (results / "pulse" / "series.csv").exists():
@@ -102,11 +102,24 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     training = primary.training
     if training:
         made["Training"] = figures.training_curves(out / "training.png", training)
+    # Made on request (`filatherm train --compare`, `--map`), so never listed as missing.
+    comparison = checked_result(results / "train" / "compare.json", primary.variant.model_path, family.stale)
+    design_map = checked_result(results / "train" / "map.json", primary.variant.model_path, family.stale)
+    if comparison:
+        from solver.crossbar.plots import plot_comparison
+
+        curves = {name: np.array(run["test_accuracy"]) for name, run in comparison["runs"].items()}
+        made["Training algorithms"] = plot_comparison(out / "training_algorithms.png", curves,
+                                                      "training algorithms, fitted device")
+    if design_map:
+        from solver.crossbar.plots import plot_design_map
+
+        made["Design map"] = plot_design_map(out / "design_map.png", design_map, "training")
 
     crossbar_summary = primary.crossbar_summary
     text = summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary,
                             training, made, missing, stage_log or _optional_json(results / "pipeline.json", [], ""),
-                            family=family)
+                            comparison, design_map, family=family)
     write_text_atomic(out / "summary.md", text)
     say(f"report: {len(made)} figures, {len(missing)} missing parts"
         + (f", {len(family.stale)} stale parts left out" if family.stale else ""))
@@ -202,6 +215,7 @@ def _num(value, fmt: str = ".4g") -> str:
 
 def summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary, training,
                      made: dict[str, Path], missing: list[str], stage_log: Optional[dict],
+                     comparison: Optional[dict] = None, design_map: Optional[dict] = None,
                      family=None) -> str:
     from solver.report.family import variants_table
 
@@ -291,6 +305,25 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
         for device, run in training["devices"].items():
             lines.append(f"| {figures.DEVICE_LABELS.get(device, device)} | "
                          f"{100 * run['final_mean']:.1f} +/- {100 * run['final_std']:.1f} |")
+    if comparison:
+        lines += ["", "Training algorithms on the fitted device (`filatherm train --compare`):", "",
+                  "| algorithm | test accuracy [%] | below floating point [points] |", "|---|---|---|"]
+        for name, run in comparison["runs"].items():
+            gap = comparison["gap_to_float_points"].get(name)
+            lines.append(f"| {name} | {100 * run['final_mean']:.1f} +/- {100 * run['final_std']:.1f} | "
+                         f"{_num(gap, '.1f')} |")
+    if design_map:
+        k_max = design_map["grid"]["k"][-1]
+        lines += ["", "Design map (`filatherm train --map`): half-select ratio k = dw(V/2) / dw(V) at which each "
+                  "algorithm loses 1 point (asymmetry 0); this device: k_up = "
+                  f"{design_map['device']['k_up']:.3g}, k_down = {design_map['device']['k_down']:.3g}.", "",
+                  f"| algorithm | accuracy at k = {design_map['grid']['k'][0]:g} [%] | k at -1 point | "
+                  "this device [%] |", "|---|---|---|---|"]
+        for name, found in design_map["algorithms"].items():
+            loss = found["k_at_1_point_loss"]
+            lines.append(f"| {name} | {100 * found['k_asymmetry'][0][0]:.1f} | "
+                         f"{f'{loss:.3g}' if loss is not None else f'> {k_max:g}'} | "
+                         f"{100 * found['device_accuracy']:.1f} |")
     lines += ["", "## Figures", ""]
     for title, path in made.items():
         lines += [f"### {title}", "", f"![{title}]({path.name})", ""]

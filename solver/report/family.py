@@ -102,13 +102,14 @@ def _crossbar_files(directory: Path, digest: str, stale: list[str]) -> Optional[
     return found
 
 
-def checked_solve(path: Path, model_path: Path, stale: list[str]) -> Optional[dict]:
-    """A write point's or the pulse's qoi.json if it was solved at this model's V_write."""
+def checked_result(path: Path, model_path: Path, stale: list[str]) -> Optional[dict]:
+    """A result computed from this compact model (a write point, the pulse, a training
+    comparison), else None (absent, or stale: listed)."""
     if not path.exists():
         return None
     data = figures.read_json(path)
     if not model_path.exists() or _source_digest(data) != file_digest(model_path):
-        stale.append(f"{path}: solved for another compact model")
+        stale.append(f"{path}: computed for another compact model")
         return None
     return data
 
