@@ -49,7 +49,6 @@ from solver.config.keypath import get_path
 from solver.config.schema import Convective, FixedTemperature
 from solver.config.yamlio import parse_yaml
 from solver.errors import ConfigError, InputError
-from solver.spice.subcircuit import write_subcircuit
 from solver.sweep.store import read_sweep
 
 
@@ -282,6 +281,8 @@ def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> li
     """The primary model's files in ROOT/model/, every other variant's in
     ROOT/variants/<name>/model/ (named by its swept values other than the device state, whose
     models share one document); the family index; stale variants of an earlier fit removed."""
+    from solver.spice.subcircuit import write_subcircuit  # spice builds on compact: imported here, no cycle
+
     files = []
     variants = []
     for index, model in enumerate(models):

@@ -12,7 +12,6 @@ input (one line, exit 2) and the parent never touches it.
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys

@@ -69,10 +69,6 @@ class JournalContents:
     def config_hash(self) -> Optional[str]:
         return self.header.get("config_hash")
 
-    @property
-    def dropped(self) -> int:
-        return self.torn + self.corrupt + self.duplicates
-
 
 def read_journal(path: Path) -> JournalContents:
     """Every trustworthy row of a journal (see the module docstring)."""
