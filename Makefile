@@ -17,9 +17,10 @@ test: setup
 bench: setup
 	$(PY) scripts/bench.py
 
-# The suite inside cached Debian 13 (DOLFINx 0.9) and unstable (0.11) chroots; needs root.
+# The suite without its slow tests (they run once, in `make test`) inside cached Debian 13
+# (DOLFINx 0.9) and unstable (0.11) chroots; needs root.
 test-compat:
-	scripts/test-compat.sh all
+	scripts/test-compat.sh all -- -m "not slow"
 
 clean:
 	rm -rf results/* meshes/* .pytest_cache

@@ -21,8 +21,10 @@ Sections (one function each, `bench_<section>`):
              `scaling_exponent` (per repetition the least-squares slope of log time per
              iteration vs log dofs), `newton_iterations_median` (median over the points of a
              41-point continued sweep of the default device, min/max over the points).
-  sweep      `filatherm sweep` of the 41-point default sweep under mpirun on 1 and 2 ranks
-             (end-to-end wall time, start-up included): `speedup_2_ranks`.
+  sweep      `filatherm sweep` of the default sweep (41 voltages x 5 states) under mpirun on 1
+             and 2 ranks (end-to-end wall time, start-up included): `speedup_2_ranks`, and
+             `amdahl_serial_fraction` f = 2/S - 1 (the share of the 1-rank wall that did not
+             parallelise; other ranks mesh while rank 0 compiles the forms).
   peer       a 41-point sweep of configs/static_cell.yaml (--peer-config; the stock peer fails
              every point of the default CMO cell) solved by filatherm and by the stock-DOLFINx peer
              (solver.fem.stock: NonlinearProblem + NewtonSolver, phi = V on the top electrode,
@@ -32,6 +34,8 @@ Sections (one function each, `bench_<section>`):
              `*_newton_iterations_median` (median over the converged points, min/max over
              them), `*_factorisations` (numeric LU factorisations per sweep, PETSc's log),
              `*_failed_points`, and `agreement` (the two solutions at the points both reach).
+             `default_device`: both once on the default CMO cell at its own state (wall and
+             failed points of each; the stock peer fails there).
   transient  one 60 ns pulse of the default device (TransientSolver): `wall_s`, `steps`.
   crossbar   `updates_per_s` (device-pulse updates per second, one core, aihwkit counting)
              and `training_epoch_s` (solver.crossbar.bench).
@@ -343,6 +347,8 @@ def bench_sweep(settings: Settings) -> dict:
     return {"points": len(rows), "points_per_s_2_ranks": stats([len(rows) / wall for wall in walls[2]]),
             "wall_1_rank_s": stats(walls[1]),
             "wall_2_ranks_s": stats(walls[2]), "speedup_2_ranks": stats(speedups),
+            # Amdahl: speedup S = 1 / (f + (1 - f) / 2) on 2 ranks, so the serial fraction f = 2/S - 1
+            "amdahl_serial_fraction": stats([2.0 / s - 1.0 for s in speedups]),
             "cores_used_1_rank": stats(cores[1]), "cores_used_2_ranks": stats(cores[2]),
             "failed_points": failed, "runs_s": {"1": walls[1], "2": walls[2]}}
 
@@ -400,6 +406,24 @@ def bench_peer(settings: Settings) -> dict:
     out["stock_failed_voltages_V"] = [p["voltage"] for p in runs["stock"][-1]["points"] if not p["converged"]]
     out["agreement"] = agreement(runs["filatherm"][-1]["points"], runs["stock"][-1]["points"])
     out["runs_s"] = {name: [run["wall"] for run in done] for name, done in runs.items()}
+    out["default_device"] = _peer_on_the_default_device(settings, sweeps)
+    return out
+
+
+def _peer_on_the_default_device(settings: Settings, sweeps: dict) -> dict:
+    """Once, on the default CMO cell at its own state (the voltage sweep only): the wall and the
+    points each path fails to converge. The hopping conductance is field-activated, which the
+    stock path does not survive; a ratio of walls would compare a sweep with a failure."""
+    from solver.sweep.plan import drives
+
+    config = load(settings, (f"sweep.voltage.num={settings.sweep_points}", "sweep.parameters={}"))
+    _compile_stock_forms(config)
+    out = {"points": len(drives(config))}
+    for name, sweep in sweeps.items():
+        say(f"  peer on the default device: {name}")
+        wall, points, dofs = sweep(config)
+        out.update({f"{name}_wall_s": wall, f"{name}_failed_points": sum(not p["converged"] for p in points),
+                    "dofs": dofs})
     return out
 
 

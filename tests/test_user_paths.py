@@ -18,7 +18,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import DEFAULT_CONFIG, run_cli, run_mpi, write_yaml
+from conftest import DEFAULT_CONFIG, STATIC_CONFIG, run_cli, run_mpi, write_yaml
 from fem_helpers import small_device
 from solver.config import load_config, validate_config
 from solver.sweep.store import read_sweep
@@ -99,7 +99,7 @@ def test_fit_names_each_variant_by_its_parameters(tmp_path):
     from solver.compact.workflow import fit_results
 
     key = "geometry.layers[1].filament.radius"
-    config = load_config(DEFAULT_CONFIG, [f'sweep.parameters={{"{key}": [3, 4]}}'])
+    config = load_config(STATIC_CONFIG, [f'sweep.parameters={{"{key}": [3, 4]}}'])  # a device without a state
     write_synthetic_sweep(tmp_path, config, np.linspace(-1.5, 1.5, 31),
                           parameter_sets=[({key: 3}, LumpedDevice(R_th_positive=1.3e7)), ({key: 4}, LumpedDevice())])
     fit_results(tmp_path, say=lambda text: None)

@@ -6,7 +6,7 @@ version 2, a `kinetics` law that moves the state, e.g. `vacancy_hopping`).
     I = I(V, T, N),  |E| = E(V, T, N)                                          conduction, field
 
 Each solved state has its fitted electro-thermal laws (solver.compact.laws: I, T_ss, E); between
-the solved states they are interpolated linearly in N, while the kinetics law, which depends on
+the solved states they are interpolated by monotone cubics (PCHIP) in ln N, while the kinetics law, which depends on
 N analytically (its activation energy, the prefactor N a / L), is evaluated exactly at N. The
 state stays within its physical range (the config's state minimum and maximum, which the solved
 states span; beyond them the FEM says nothing): a pulse that would carry it further leaves it

@@ -250,18 +250,24 @@ class Pipeline:
         return {"amplitude": pulse.amplitude if pulse is not None else 1.0, "width": STEP_WIDTH,
                 "rise": STEP_EDGE, "fall": 0.0, "after": 0.0}
 
-    def _step(self, step: dict) -> str:
+    def _solve_pulse(self, config: Config, out: Path) -> dict:
+        """One pulse train of CONFIG on this process, its series and fields into OUT: the record."""
         from mpi4py import MPI
 
-        from solver.fem.study import PulseStudy, record_with_units
+        from solver.fem.study import PulseStudy
+
+        study = PulseStudy(config, MPI.COMM_SELF, say=lambda text: self.say("  " + text))
+        try:
+            return study.run(out)
+        finally:
+            study.close()
+
+    def _step(self, step: dict) -> str:
+        from solver.fem.study import record_with_units
 
         config = with_overrides(self.config, {"analysis.kind": "transient", "analysis.pulse": step})
         out = ensure_dir(self.results / "step")
-        study = PulseStudy(config, MPI.COMM_SELF, say=lambda text: self.say("  " + text))
-        try:
-            record = study.run(out)
-        finally:
-            study.close()
+        record = self._solve_pulse(config, out)
         write_json_atomic(out / "qoi.json", record_with_units(record))
         if record["status"] != "ok":
             raise FilathermError(f"step response at {step['amplitude']:+.3f} V: {record['reason']}")
@@ -318,20 +324,14 @@ class Pipeline:
         return "; ".join(notes)
 
     def _pulse(self, base: Config, write_voltage: dict[str, float], model: Path) -> str:
-        from mpi4py import MPI
-
-        from solver.fem.study import PulseStudy, record_with_units
+        from solver.fem.study import record_with_units
 
         amplitude = write_voltage.get("positive", next(iter(write_voltage.values())))
         pulse = dict(config_data(base)["analysis"].get("pulse") or {})
         pulse["amplitude"] = amplitude
         config = with_overrides(base, {"analysis.kind": "transient", "analysis.pulse": pulse})
         out = ensure_dir(self.results / "pulse")
-        study = PulseStudy(config, MPI.COMM_SELF, say=lambda text: self.say("  " + text))
-        try:
-            record = study.run(out)
-        finally:
-            study.close()
+        record = self._solve_pulse(config, out)
         write_json_atomic(out / "qoi.json", {**record_with_units(record), "source": self._provenance(base, model)})
         if record["status"] != "ok":
             raise FilathermError(f"pulse at {amplitude:+.3f} V: {record['reason']}")

@@ -45,8 +45,9 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     made: dict[str, Path] = {}
     missing: list[str] = []
     probe = base.kinetics.probe if base.kinetics else next(iter(base.probes), None)
+    names = {"state.value": (base.state.name, base.state.unit)} if base.state is not None else {}
     if table.study == "transient":
-        made["Pulse peaks"] = figures.pulse_peaks(out / "pulse_peaks.png", sweep, probe)
+        made["Pulse peaks"] = figures.pulse_peaks(out / "pulse_peaks.png", sweep, probe, names)
         write_text_atomic(out / "summary.md", transient_summary(base, table, made))
         say(f"report: {len(made)} figures (a transient sweep)")
         return out
@@ -58,7 +59,7 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     if not mesh_png.exists():
         _mesh_figure(config, mesh_png)
     made["Mesh and regions"] = mesh_png
-    made["I-V and T-V"] = figures.iv_and_temperature(out / "iv_tv.png", sweep, probe)
+    made["I-V and T-V"] = figures.iv_and_temperature(out / "iv_tv.png", sweep, probe, names)
 
     model = primary.model
     write_voltages = {}

@@ -72,9 +72,11 @@ def temperature_field(path: Path, fields: dict[str, dict], zoom: tuple[float, fl
     return _save(fig, path)
 
 
-def _variant_rows(sweep: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+def _variant_rows(sweep: dict[str, np.ndarray], names: Optional[dict[str, tuple[str, str]]] = None
+                  ) -> list[tuple[str, np.ndarray]]:
     """(label, row indices) per set of swept parameters, in order of appearance ("" for a
-    voltage-only sweep): one line per variant, never one zig-zag through all of them."""
+    voltage-only sweep): one line per variant, never one zig-zag through all of them. `names`
+    gives a key path its own (name, unit), e.g. the device state's: `state.value` says neither."""
     keys = [k for k in sweep if k.startswith("parameters/")]
     n = len(sweep["status"])
     if not keys:
@@ -84,8 +86,10 @@ def _variant_rows(sweep: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
         groups.setdefault(tuple(str(sweep[k][i]) for k in keys), []).append(i)
     from solver.quantities import parameter_unit
 
-    short = [k[len("parameters/"):].split(".")[-1] for k in keys]
-    units = [parameter_unit(k[len("parameters/"):]) for k in keys]
+    names = names or {}
+    paths = [k[len("parameters/"):] for k in keys]
+    short = [names[p][0] if p in names else p.split(".")[-1] for p in paths]
+    units = [names[p][1] if p in names else parameter_unit(p) for p in paths]
     units = ["" if u in ("1",) or u.startswith("config length") else f" {u}" for u in units]
     out = []
     for values, rows in groups.items():
@@ -101,14 +105,15 @@ def _short_value(text: str) -> str:
         return text
 
 
-def iv_and_temperature(path: Path, sweep: dict[str, np.ndarray], probe: str) -> Path:
+def iv_and_temperature(path: Path, sweep: dict[str, np.ndarray], probe: str,
+                       names: Optional[dict[str, tuple[str, str]]] = None) -> Path:
     """|I| and T (hottest point, probe mean) against |V|: per polarity, and per variant of a
     parameter sweep (a colour each; solid +V, dashed -V)."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     V = sweep["voltage_device"]
     ok = sweep["status"] == "ok"
-    variants = _variant_rows(sweep)
+    variants = _variant_rows(sweep, names)
     import matplotlib
 
     cmap = matplotlib.colormaps["viridis"]
@@ -122,7 +127,7 @@ def iv_and_temperature(path: Path, sweep: dict[str, np.ndarray], probe: str) -> 
             else:
                 colour = cmap(0.1 + 0.75 * k / max(len(variants) - 1, 1))
                 style = "-" if polarity == "positive" else "--"
-                name = f"{label}, {'+V' if polarity == 'positive' else '-V'}"
+                name = label if polarity == "positive" else "_nolegend_"  # one entry per variant
             left.plot(np.abs(V[idx]), np.abs(sweep["current"][idx]) * 1e6, "o" + style, ms=3, color=colour,
                       label=name)
             right.plot(np.abs(V[idx]), sweep["T_max"][idx], style, color=colour,
@@ -134,18 +139,27 @@ def iv_and_temperature(path: Path, sweep: dict[str, np.ndarray], probe: str) -> 
     left.set_xlabel("|V| across the device [V]")
     left.set_ylabel("|I| [uA]")
     left.set_title("current-voltage")
-    left.legend(fontsize=8 if len(variants) == 1 else 7)
     right.set_xlabel("|V| across the device [V]")
     right.set_ylabel("temperature [K]")
     right.set_title("hottest temperature vs voltage (steady state)")
-    right.legend(fontsize=8 if len(variants) == 1 else 7)
+    if len(variants) == 1:
+        left.legend(fontsize=8)
+        right.legend(fontsize=8)
+    else:  # one legend beside both panels: a colour per variant, the line style per polarity
+        from matplotlib.lines import Line2D
+
+        handles, labels = left.get_legend_handles_labels()
+        handles += [Line2D([], [], color="grey", ls="-"), Line2D([], [], color="grey", ls="--")]
+        labels += ["+V (solid)", "-V (dashed)"]
+        right.legend(handles, labels, loc="center left", bbox_to_anchor=(1.02, 0.5), fontsize=8)
     failed = int(np.count_nonzero(~ok))
     if failed:
         fig.suptitle(f"{failed} sweep points failed and are not shown", color="firebrick")
     return _save(fig, path)
 
 
-def pulse_peaks(path: Path, sweep: dict[str, np.ndarray], probe: Optional[str]) -> Path:
+def pulse_peaks(path: Path, sweep: dict[str, np.ndarray], probe: Optional[str],
+                names: Optional[dict[str, tuple[str, str]]] = None) -> Path:
     """A transient sweep: peak T_max and the switching per pulse against the pulse amplitude,
     one line per variant (the other swept pulse parameters)."""
     plt = _pyplot()
@@ -154,7 +168,7 @@ def pulse_peaks(path: Path, sweep: dict[str, np.ndarray], probe: Optional[str]) 
     import matplotlib
 
     cmap = matplotlib.colormaps["viridis"]
-    variants = _variant_rows(sweep)
+    variants = _variant_rows(sweep, names)
     for k, (label, rows) in enumerate(variants):
         rows = rows[ok[rows]]
         rows = rows[np.argsort(sweep["pulse_amplitude"][rows])]

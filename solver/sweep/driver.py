@@ -112,14 +112,12 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
         raise error
     stored = world.bcast(stored, root=0)
     todo = [p for p in points if p.point_id not in stored]
-    if world.rank == 0 and todo:
+
+    def warm_up() -> None:
+        if not todo:
+            return
         say(f"sweep {config.name}: {len(todo)} of {len(points)} points to solve on {world.size} rank(s)")
-        try:
-            precompile(config)
-        except BaseException:
-            writer.close()
-            raise
-    world.Barrier()
+        precompile(config)  # a failure closes the store in the `finally` around run_points
 
     progress = progress if progress is not None and world.rank == 0 else NoProgress()
     progress.start(len(points), len(points) - len(todo))
@@ -141,7 +139,7 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
     with StopRequest(announce if world.rank == 0 else None) as stop:
         try:
             failure = run_points(config, todo, ranks_per_point, writer.append if writer else None, on_row, stop,
-                                 watchdog_minimum)
+                                 watchdog_minimum, warm_up)
         finally:
             if writer is not None:
                 try:

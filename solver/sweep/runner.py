@@ -129,6 +129,15 @@ class GroupSolver:
         self._mesh_key = mesh_key
         return reuse
 
+    def prepare_mesh(self, parameters: dict) -> None:
+        """Build the mesh of a point's geometry ahead of its study: meshing needs no compiled
+        forms, so groups other than rank 0's mesh while rank 0 compiles them (run_points)."""
+        from solver.fem.mesh import build_mesh
+
+        variant = self._variant(parameters)
+        if self._mesh_for(variant) is None:
+            self.cell_mesh = build_mesh(variant, self.comm)
+
     def _prepare(self, parameters: dict) -> SteadyStudy:
         variant = self._variant(parameters)
         key = repr(sorted(parameters.items()))
@@ -188,10 +197,15 @@ def point_row(point: SweepPoint, record: dict) -> dict:
 
 def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
                store_row: Optional[Callable[[dict], None]], on_row: Callable[[dict], None],
-               stop: StopRequest, watchdog_minimum: float = 300.0) -> Optional[Exception]:
+               stop: StopRequest, watchdog_minimum: float = 300.0,
+               warm_up: Callable[[], None] = lambda: None) -> Optional[Exception]:
     """Solve `todo` on all of COMM_WORLD; rows reach `store_row` on world rank 0. When storing
     a row fails (a full disk), rank 0 hands out no more work and the error is returned; so it
-    is when a stop was requested (None then). Every rank returns the same answer."""
+    is when a stop was requested (None then). Every rank returns the same answer.
+
+    `warm_up` runs on world rank 0 before any point is solved (the forms' JIT compile, which must
+    not race on a shared cache); meanwhile the other groups build their meshes, which takes the
+    serial part of a sweep's start-up off the critical path."""
     from mpi4py import MPI
 
     world = MPI.COMM_WORLD
@@ -199,6 +213,11 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
         raise InputError(f"--ranks-per-point {ranks_per_point}: does not divide the {world.size} ranks")
     group = world.Split(world.rank // ranks_per_point, world.rank)
     solver = GroupSolver(config, group)
+    if world.rank == 0:
+        warm_up()
+    elif world.rank >= ranks_per_point and todo:
+        solver.prepare_mesh(todo[0].parameter_dict)
+    world.Barrier()
     n_groups = world.size // ranks_per_point
     leader = group.rank == 0
     failure: list[Exception] = []
