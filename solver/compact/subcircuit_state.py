@@ -15,8 +15,9 @@ Two terminals, p (top electrode) and n; V = V(p, n), I(p -> n). Inside (1 V = 1 
   law's state equation (e.g. vacancy_hopping) at the node temperature, the interpolated field
   and N, cut to 0 where it would carry N beyond [N_min, N_max] (DynamicModel holds the state
   within its physical range). A leak Rs (Cs Rs = 1e6 s) gives the node a DC path, towards
-  N_init: 6e-14 of the change is lost over a 60 ns pulse. `state_on=0` freezes the state
-  (a DC sweep of one state); in a DC analysis the state is N_init;
+  N_init: 6e-14 of the change is lost over a 60 ns pulse. The integrator is off at time 0,
+  so in an operating point or a DC sweep the state is N_init (the leak would otherwise hold
+  1e6 s worth of dN/dt on the node); `state_on=0` freezes it in a transient too;
 - per solved state i, node `ts<i>` holds the steady temperature T_ss,i(V) of that state's
   fitted laws, the root of T = Tamb_i + R_th,i(P) P + beta_i I_i(V, T) (no capacitor: the
   circuit solve tracks the root from 0 V, the lowest one the Python model takes); nodes
@@ -108,7 +109,9 @@ def state_elements(model: CompactModel) -> list[str]:
         "Ct t 0 {Cth}",
         "* node dn: dN/dt / N_scale [1/s]; state node s: (N - N_init)/N_scale, the rate cut at the bounds",
         "Bdn dn 0 V = ft_dndt(V(p,n), V(tk), V(ef), max(ft_n(V(s)), 0))/N_scale",
-        "Bs 0 s I = state_on*Cs*((ft_n(V(s)) >= N_max && V(dn) > 0) || (ft_n(V(s)) <= N_min && V(dn) < 0) ? 0 : V(dn))",
+        "* off at time 0 (operating points and DC sweeps): there the leak would hold Rs Cs dN/dt = 1e6 s of change",
+        "Bs 0 s I = state_on*Cs*(time <= 0 || (ft_n(V(s)) >= N_max && V(dn) > 0) || (ft_n(V(s)) <= N_min && V(dn) < 0)"
+        " ? 0 : V(dn))",
         "Cs s 0 {Cs}",
         "Rs s 0 {Rs}",
     ]
