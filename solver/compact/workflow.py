@@ -6,7 +6,7 @@ writes, for the parameter set that matches the config (the only one in a voltage
 compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
 compact_model.va, compact_model.sub/.lib (ngspice, solver.compact.subcircuit), aihwkit_device.py
 (for a device whose kinetics moves its state: the dynamic model's, solver.compact.verilog_a_state,
-subcircuit_state, aihwkit_state) and compact_model.png. A parameter sweep is a family (solver.compact.family): every other
+subcircuit_state, solver.crossbar.aihwkit_piecewise) and compact_model.png. A parameter sweep is a family (solver.compact.family): every other
 parameter set gets the same files under variants/<name>/model/, named by its parameters, and
 model/family.json lists them all. Each model's source.config is the config of its own variant
 (the swept values applied). A sweep over the device state (`state.value`) is one device: its
@@ -25,7 +25,6 @@ import numpy as np
 from pydantic import ValidationError
 
 from solver.compact.aihwkit_export import write_aihwkit_device
-from solver.compact.aihwkit_state import write_aihwkit_state_device
 from solver.compact.document import (
     FORMAT,
     VERSION,
@@ -298,6 +297,9 @@ def _exports(model_dir: Path, model: CompactModel, config: Config, say: Callable
     if not model.kinetics.moves_state:
         return [write_verilog_a(model_dir / "compact_model.va", model), *write_subcircuit(model_dir, model),
                 write_aihwkit_device(model_dir / "aihwkit_device.py", model, config.crossbar)]
+    # crossbar builds on compact (its derived device is the dynamic model's): imported here, no cycle
+    from solver.crossbar.aihwkit_piecewise import write_aihwkit_state_device
+
     files = [write_verilog_a_state(model_dir / "compact_model.va", model), *write_state_subcircuit(model_dir, model)]
     aihwkit = model_dir / "aihwkit_device.py"
     try:
