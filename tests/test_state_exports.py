@@ -62,16 +62,41 @@ def _evaluate(va, name, temperature, V, N, T):
                          **parameters)
 
 
-def test_state_module_equations_equal_the_dynamic_model(fitted, dynamic):
+# The fitted kinetics, and one with every term of the state equation's export at work: a floor
+# under the SET activation energy (active below N = 1.15e25), a state-dependent RESET one and
+# a saturation density within reach.
+KINETICS_VARIANTS = {
+    "fitted": None,
+    "floor_and_saturation": {"activation_energy_set": {"intercept": 0.935712, "slope": 1.428571e-26, "minimum": 1.1},
+                             "activation_energy_reset": {"intercept": 1.3, "slope": -5e-27},
+                             "saturation_density": 5e25, "saturation_exponent": 2.0},
+}
+
+
+@pytest.mark.parametrize("variant", KINETICS_VARIANTS)
+def test_state_module_equations_equal_the_dynamic_model(tmp_path, fitted, variant):
     """Identity check of the export: compact_model.va (verilogae) against the Python dynamic
     model at twelve (V, N, T) points across both polarities and the state window (T off the
     steady one by up to 20 K, N between and on the solved states): the steady temperature
     (each state's exact lowest root, interpolated by the monotone cubic in ln N, as
     DynamicModel does without its voltage table), the current and field at T, the hopping
-    rate and dN/dt agree within 1e-9 (measured 7e-15)."""
+    rate and dN/dt agree within 1e-9 (measured 7e-15), for the fitted kinetics and for one
+    with a floor, a state-dependent RESET energy and saturation."""
+    from solver.compact.model import CompactModel
+    from solver.compact.verilog_a_state import write_verilog_a_state
+    from solver.materials.kinetics import KINETICS
+
     verilogae = _verilogae()
     model_dir, _, model = fitted
-    va = verilogae.load(str(model_dir / "compact_model.va"))
+    path = model_dir / "compact_model.va"
+    if KINETICS_VARIANTS[variant] is not None:
+        document = model.document
+        kinetics = KINETICS["vacancy_hopping"](**{**document.kinetics.model_dump(), **KINETICS_VARIANTS[variant]})
+        document = document.model_copy(update={"kinetics": kinetics})
+        model = CompactModel.from_document(document)
+        path = write_verilog_a_state(tmp_path / "compact_model.va", model)
+    dynamic = DynamicModel.from_document(model.document)
+    va = verilogae.load(str(path))
     V = np.array([-1.4, -1.0, -0.6, -0.2, 0.05, 0.3, 0.7, 1.0, 1.3, 1.45, -1.2, 0.9])
     N = np.array([7e24, 9e24, 1.2e25, 1.64e25, 2e25, 2.5e25, 3e25, 3.77e25, 1.1e25, 2.2e25, 3.5e25, 1.64e25])
     at = np.log(np.clip(N, dynamic.states[0], dynamic.states[-1]))
@@ -82,6 +107,9 @@ def test_state_module_equations_equal_the_dynamic_model(fitted, dynamic):
     expected = {"T_ss": T_ss, "I_dev": dynamic.current(V, N, T), "E_probe": field, "rate": rate,
                 "dNdt": dynamic.state_rate(V, N, T), "T_probe": T, "N_state": N}
     assert np.all(expected["dNdt"] * np.sign(V) > 0)  # both polarities move the state
+    if variant != "fitted":  # the floor and the saturation are at work at some of the points
+        floor = KINETICS_VARIANTS[variant]["activation_energy_set"]
+        assert np.any(floor["intercept"] + floor["slope"] * N[V > 0] < floor["minimum"])
     for name, python in expected.items():
         values = _evaluate(va, name, model.T0, V, N, T)
         assert np.all(np.abs(values / python - 1.0) < 1e-9), name
