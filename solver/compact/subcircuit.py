@@ -18,11 +18,11 @@ Two terminals, p (top electrode) and n; V = V(p, n), I(p -> n) the device curren
   circuit solve finds T where the Python model takes the lowest root of the same balance;
   a DC sweep from 0 V follows that root;
 - the state node `s`, integrated on a capacitor Cs: ds/dt = sign(V) rate(T, E) [1/s], the
-  signed switching progress, so s changes by +-delta_per_pulse over a rectangular pulse. The
-  compact model has no conductance state yet, so nothing feeds back from s; a state law
-  dN/dt = f(V, T, E, N) with I(V, T, N) takes the place of these lines (`STATE_ELEMENTS` and
-  the current source) when the model gains one. A leak of Cs Rs = 1e6 s gives the node a DC
-  path (in a DC analysis s is meaningless; at V = 0 it is 0);
+  signed switching progress, so s changes by +-delta_per_pulse over a rectangular pulse.
+  A static model has no conductance state, so nothing feeds back from s (a device whose
+  kinetics moves its state has its own subcircuit, solver.compact.subcircuit_state, built
+  from the `.func`s below). A leak of Cs Rs = 1e6 s gives the node a DC path (in a DC
+  analysis s is meaningless; at V = 0 it is 0);
 - nodes tk, ic, ef and k hold the temperature [1 V = 1 K], the current [1 V = 1 uA], the
   field [1 V = 1 MV/m] and delta = rate x tp;
 - the equations are `.func`s of the device voltage `ud` and temperature rise `rt`, the same
