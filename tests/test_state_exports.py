@@ -296,3 +296,14 @@ def test_aihwkit_piecewise_steps_are_the_derived_devices(fitted, monkeypatch):
     assert built.piecewise_up == module.PIECEWISE_UP and built.dw_min == module.DW_MIN
     assert built.dw_min_std == config.crossbar.noise and built.dw_min_dtod == config.crossbar.device_spread
     assert built.dw_min_dtod_log_normal is True
+
+
+def test_spice_array_refuses_a_device_with_a_state(state_fitted):
+    """Bad input is one line: the array netlist carries the static model's weight node, so
+    `spice-array` on a device whose kinetics moves its state says so (it was an internal
+    error)."""
+    from solver.errors import InputError
+    from solver.spice.workflow import run_spice_array
+
+    with pytest.raises(InputError, match="moves the device state"):
+        run_spice_array(state_fitted[0], say=lambda text: None)
