@@ -14,7 +14,8 @@ Two terminals, p (top electrode) and n; V = V(p, n), I(p -> n). Inside (1 V = 1 
   change (~1e-12 of N) in its own digits. dN/dt (node `dn`, in N_scale / s) is the kinetics
   law's state equation (e.g. vacancy_hopping) at the node temperature, the interpolated field
   and N, cut to 0 where it would carry N beyond [N_min, N_max] (DynamicModel holds the state
-  within its physical range). A leak Rs (Cs Rs = 1e6 s) gives the node a DC path, towards
+  within its physical range); the cut acts from the time step after the one that crossed the
+  bound, so a second source pulls N back onto the bound within ~1 ps. A leak Rs (Cs Rs = 1e6 s) gives the node a DC path, towards
   N_init: 6e-14 of the change is lost over a 60 ns pulse. The integrator is off at time 0,
   so in an operating point or a DC sweep the state is N_init (the leak would otherwise hold
   1e6 s worth of dN/dt on the node); `state_on=0` freezes it in a transient too;
@@ -112,6 +113,9 @@ def state_elements(model: CompactModel) -> list[str]:
         "* off at time 0 (operating points and DC sweeps): there the leak would hold Rs Cs dN/dt = 1e6 s of change",
         "Bs 0 s I = state_on*Cs*(time <= 0 || (ft_n(V(s)) >= N_max && V(dn) > 0) || (ft_n(V(s)) <= N_min && V(dn) < 0)"
         " ? 0 : V(dn))",
+        "* a step that carried N past a bound is pulled back to it within ~1 ps (the cut acts one step late)",
+        "Bsb 0 s I = state_on*Cs*(ft_n(V(s)) > N_max ? (N_max - ft_n(V(s)))/N_scale : (ft_n(V(s)) < N_min ?"
+        " (N_min - ft_n(V(s)))/N_scale : 0))*1e12",
         "Cs s 0 {Cs}",
         "Rs s 0 {Rs}",
     ]
