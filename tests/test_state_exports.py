@@ -151,14 +151,20 @@ def test_every_parameter_has_a_description_and_a_unit(fitted, fitted_results, wh
 
 
 @pytest.mark.parametrize("ambient", [280.0, 340.0])
-def test_the_ambient_is_the_simulator_temperature(fitted, ambient):
+def test_the_ambient_is_the_simulator_temperature(fitted, fitted_results, ambient):
     """Verification against the closed form at zero bias: no power, so the steady temperature
-    is the ambient, whatever it is, and the state does not move."""
+    is the ambient, whatever it is, and the state does not move; in the module with a state
+    and in the static one."""
     verilogae = _verilogae()
     va = verilogae.load(str(fitted[0] / "compact_model.va"))
     V, N, T = np.zeros(2), np.array([1e25, 3e25]), np.full(2, ambient)
     assert np.allclose(_evaluate(va, "T_ss", ambient, V, N, T), ambient, rtol=1e-12)
     assert np.all(_evaluate(va, "dNdt", ambient, V, N, T) == 0.0)
+    static = verilogae.load(str(fitted_results / "model" / "compact_model.va"))
+    function = static.functions["T_probe"]
+    values = function.eval(temperature=ambient, voltages={function.voltages[0]: np.zeros(1)},
+                           **{p: static.modelcard[p].default for p in function.parameters})
+    assert float(np.atleast_1d(values)[0]) == pytest.approx(ambient, rel=1e-12)
 
 
 # ---------------------------------------------------------------- ngspice
