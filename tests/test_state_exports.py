@@ -117,19 +117,23 @@ def test_state_module_equations_equal_the_dynamic_model(tmp_path, fitted, varian
 
 def test_state_module_holds_the_state_within_its_range(fitted):
     """Identity: at N_max a rate that raises N is cut (dNdt_held = 0, dNdt > 0), at N_min one
-    that lowers it; inside the range it is dNdt."""
+    that lowers it; inside the range it is dNdt; 1e-6 beyond a bound (a time step that
+    crossed it) N is pulled back at PULL_BACK_RATE."""
+    from solver.compact.verilog_a_state import PULL_BACK_RATE
+
     verilogae = _verilogae()
     model_dir, _, model = fitted
     va = verilogae.load(str(model_dir / "compact_model.va"))
     low, high = va.modelcard["N_min"].default, va.modelcard["N_max"].default
-    V = np.array([1.2, -1.2, 1.2, -1.2])
-    N = np.array([high, low, 0.5 * (low + high), 0.5 * (low + high)])
-    T = np.full(4, model.T0 + 50.0)
+    V = np.array([1.2, -1.2, 1.2, -1.2, 1.2, -1.2])
+    N = np.array([high, low, 0.5 * (low + high), 0.5 * (low + high), high * (1 + 1e-6), low * (1 - 1e-6)])
+    T = np.full(len(V), model.T0 + 50.0)
     raw = _evaluate(va, "dNdt", model.T0, V, N, T)
     held = _evaluate(va, "dNdt_held", model.T0, V, N, T)
     assert raw[0] > 0 and raw[1] < 0
     assert held[0] == 0.0 and held[1] == 0.0
-    assert np.array_equal(held[2:], raw[2:])
+    assert np.array_equal(held[2:4], raw[2:4])
+    assert held[4:] == pytest.approx([-1e-6 * high * PULL_BACK_RATE, 1e-6 * low * PULL_BACK_RATE], rel=1e-6)
 
 
 @pytest.mark.parametrize("which", ["state", "static"])

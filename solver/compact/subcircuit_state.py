@@ -46,7 +46,7 @@ from solver.compact.subcircuit import (
     fit_functions,
     subcircuit_files,
 )
-from solver.compact.verilog_a_state import state_models, state_module_parameters
+from solver.compact.verilog_a_state import PULL_BACK_RATE, state_models, state_module_parameters
 from solver.errors import InputError
 
 
@@ -115,7 +115,7 @@ def state_elements(model: CompactModel) -> list[str]:
         " ? 0 : V(dn))",
         "* a step that carried N past a bound is pulled back to it within ~1 ps (the cut acts one step late)",
         "Bsb 0 s I = state_on*Cs*(ft_n(V(s)) > N_max ? (N_max - ft_n(V(s)))/N_scale : (ft_n(V(s)) < N_min ?"
-        " (N_min - ft_n(V(s)))/N_scale : 0))*1e12",
+        f" (N_min - ft_n(V(s)))/N_scale : 0))*{PULL_BACK_RATE!r}",
         "Cs s 0 {Cs}",
         "Rs s 0 {Rs}",
     ]

@@ -10,7 +10,8 @@ internal nodes:
   that still resolves a half-select pulse's change (of order 1e-12 of N) in its own digits.
   dN/dt is the kinetics law's state equation (e.g. vacancy_hopping) at the node temperature,
   the interpolated probe field and N; a rate that would carry N beyond [N_min, N_max] (the
-  state's physical range, as DynamicModel holds it) is cut to 0 there;
+  state's physical range, as DynamicModel holds it) is cut to 0 there, and a time step that
+  still crossed a bound is pulled back onto it at PULL_BACK_RATE (within ~1 ps);
 - `th` (thermal), the temperature rise T - Tamb of the thermal node: its capacitance Cth
   (`ddt`) and the conductance 1/Rth_node to the steady temperature of the present V and N,
       Cth dT/dt = (T_ss(V, N) - T) / Rth_node,   Rth_node Cth = tau,
@@ -53,6 +54,8 @@ from solver.compact.verilog_a import (
 )
 from solver.errors import InputError
 from solver.io import write_text_atomic
+
+PULL_BACK_RATE = 1e12  # 1/s: N beyond a bound returns to it within ~1 ps (same in the subcircuit)
 
 
 def state_models(document: CompactModelDocument) -> list[StateModel]:
@@ -209,6 +212,11 @@ module {MODULE_NAME}(p, n);
       dNdt_held = 0.0;
     else
       dNdt_held = dNdt;
+    // the cut acts from the step after the one that crossed a bound: pulled back within ~1 ps
+    if (N_state > N_max)
+      dNdt_held = dNdt_held + (N_max - N_state) * {PULL_BACK_RATE!r};
+    else if (N_state < N_min)
+      dNdt_held = dNdt_held + (N_min - N_state) * {PULL_BACK_RATE!r};
 
     V(xs) <+ idt(dNdt_held / N_scale, 0.0);
     Pwr(th) <+ ddt(Cth * Temp(th)) + (Temp(th) - (T_ss - $temperature)) / Rth_node;
