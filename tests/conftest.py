@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 
@@ -83,3 +84,43 @@ def fitted_results(tmp_path_factory):
     write_synthetic_sweep(root, load_config(STATIC_CONFIG), np.linspace(-1.5, 1.5, 31))
     fit_results(root, say=lambda text: None)
     return root
+
+
+# A synthetic device with a state (vacancy_hopping kinetics, three solved states whose
+# conductance grows with the state): the device-state and state-export tests share its fit.
+STATES = (7.0e24, 1.64e25, 3.77e25)
+STATE_KINETICS = {"law": "vacancy_hopping", "attempt_frequency": 4.0e12, "hop_distance": 1.0e-9, "charge": 2,
+                  "activation_energy_set": {"intercept": 0.935712, "slope": 1.428571e-26},
+                  "activation_energy_reset": 1.18, "region_thickness": 12e-9, "probe": "active",
+                  "pulse_width": 60e-9}
+VOLTAGES = np.linspace(-1.5, 1.5, 31)
+
+
+def state_config(**kinetics):
+    from solver.config import load_config, with_overrides
+
+    return with_overrides(load_config(STATIC_CONFIG), {
+        "state": {"name": "vacancy_concentration", "unit": "1/m^3", "value": 1.64e25,
+                  "minimum": STATES[0], "maximum": STATES[-1]},
+        "kinetics": {**STATE_KINETICS, **kinetics}, "sweep.parameters": {"state.value": list(STATES)}})
+
+
+def device_at(N: float):
+    """A synthetic cell whose conductance grows with the state (as hopping sites do)."""
+    from solver.compact.synthetic import LumpedDevice
+
+    return LumpedDevice(G0=8.0e-6 * (N / 1.64e25) ** 0.8)
+
+
+@pytest.fixture(scope="session")
+def state_fitted(tmp_path_factory):
+    """(results directory, config, fitted model) of the synthetic device with a state."""
+    from solver.compact.synthetic import write_synthetic_sweep
+    from solver.compact.workflow import fit_results
+
+    root = tmp_path_factory.mktemp("state")
+    config = state_config()
+    write_synthetic_sweep(root, config, VOLTAGES,
+                          parameter_sets=[({"state.value": N}, device_at(N)) for N in STATES])
+    outcome = fit_results(root, say=lambda text: None)
+    return root, config, outcome.models[0]

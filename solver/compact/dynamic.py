@@ -155,14 +155,20 @@ class DynamicModel:
         """The change of the state over one pulse from state(s) N (element-wise), the thermal
         node starting at the ambient: the state equation and the thermal node integrated
         together (stiff solver, steps landing on the pulse's corners). The unknown is the
-        change itself, so a half-select pulse's 1e-9 relative change is resolved to the
-        solver's relative tolerance, not lost in N."""
+        change itself, with an absolute tolerance scaled to it, so a half-select pulse's
+        1e-12 relative change is resolved to the solver's relative tolerance, not lost in N."""
         N0 = np.atleast_1d(np.asarray(N, dtype=float)).copy()
         shape = PulseShape(amplitude, width, rise, fall)
         m = len(N0)
         y = np.concatenate([np.zeros(m), np.full(m, self.T0)])
         quasi_static = self.time_constant is None or self.time_constant <= 0
         sparsity = np.block([[np.eye(m), np.eye(m)], [np.eye(m), np.eye(m)]])
+        # Absolute tolerance of the change: ODE_RTOL of the largest change the pulse could make
+        # (the steady rate at its amplitude over its whole duration), at most 1e-14 of N. A
+        # tolerance tied to N alone would let a half-select pulse's change (~1e-12 of N) be
+        # off by per cent; the temperature's is 1 uK.
+        reach = np.abs(self.state_rate(amplitude, N0)) * shape.duration
+        change_tolerance = np.maximum(np.minimum(ODE_RTOL * reach, 1e-14 * np.maximum(N0, 1.0)), 1e-300)
         for start, end in zip(shape.corners(), shape.corners()[1:]):
             if end <= start:
                 continue
@@ -177,15 +183,14 @@ class DynamicModel:
                 dT = (self.steady_temperature(V, N_now) - T_now) / self.time_constant
                 return np.concatenate([dN, dT])
 
-            # absolute tolerances: a change far below the smallest physical one (1e-14 of N) and 1 uK
             solution = solve_ivp(rhs, (start, end), y, method="BDF", rtol=ODE_RTOL,
-                                 atol=np.concatenate([1e-14 * np.maximum(N0, 1.0), np.full(m, 1e-6)]),
-                                 jac_sparsity=sparsity)
+                                 atol=np.concatenate([change_tolerance, np.full(m, 1e-6)]), jac_sparsity=sparsity)
             if not solution.success:
                 raise RuntimeError(f"pulse integration failed: {solution.message}")
             y = solution.y[:, -1]
         low, high = self.state_range
-        return (np.clip(N0 + y[:m], low, high) - N0).reshape(np.shape(N))
+        # the change clipped to the range, never N0 + change - N0, which rounds to ulp(N0)
+        return np.clip(y[:m], low - N0, high - N0).reshape(np.shape(N))
 
 
 def pchip(x: np.ndarray, y: np.ndarray, at: np.ndarray) -> np.ndarray:

@@ -18,11 +18,11 @@ Two terminals, p (top electrode) and n; V = V(p, n), I(p -> n) the device curren
   circuit solve finds T where the Python model takes the lowest root of the same balance;
   a DC sweep from 0 V follows that root;
 - the state node `s`, integrated on a capacitor Cs: ds/dt = sign(V) rate(T, E) [1/s], the
-  signed switching progress, so s changes by +-delta_per_pulse over a rectangular pulse. The
-  compact model has no conductance state yet, so nothing feeds back from s; a state law
-  dN/dt = f(V, T, E, N) with I(V, T, N) takes the place of these lines (`STATE_ELEMENTS` and
-  the current source) when the model gains one. A leak of Cs Rs = 1e6 s gives the node a DC
-  path (in a DC analysis s is meaningless; at V = 0 it is 0);
+  signed switching progress, so s changes by +-delta_per_pulse over a rectangular pulse.
+  A static model has no conductance state, so nothing feeds back from s (a device whose
+  kinetics moves its state has its own subcircuit, solver.compact.subcircuit_state, built
+  from the `.func`s below). A leak of Cs Rs = 1e6 s gives the node a DC path (in a DC
+  analysis s is meaningless; at V = 0 it is 0);
 - nodes tk, ic, ef and k hold the temperature [1 V = 1 K], the current [1 V = 1 uA], the
   field [1 V = 1 MV/m] and delta = rate x tp;
 - the equations are `.func`s of the device voltage `ud` and temperature rise `rt`, the same
@@ -42,6 +42,7 @@ from pathlib import Path
 
 from solver.compact.document import FieldActivatedCurrentLaw
 from solver.compact.model import CompactModel
+from solver.compact.verilog_a import law_parameters
 from solver.constants import BOLTZMANN, ELEMENTARY_CHARGE
 from solver.io import write_text_atomic
 
@@ -74,25 +75,13 @@ def number(value: float) -> str:
 
 def model_parameters(model: CompactModel, thermal_capacitance: float) -> list[tuple[str, float, str]]:
     """(name, value, comment with unit) of every subcircuit parameter of the device."""
-    branches = model.branches
-    current = model.current_law
     kinetics = model.kinetics
     parameters = [
         ("Tref", model.T0, "reference temperature of the fitted laws [K] (do not change)"),
         ("Tamb", model.T0, "ambient temperature [K]"),
         ("Cth", thermal_capacitance, "thermal capacitance [J/K] (assumed, not fitted)"),
     ]
-    for branch, suffix, where in ((branches.positive, "pos", "V >= 0"), (branches.negative, "neg", "V < 0")):
-        parameters += [
-            (f"Rth_{suffix}", branch.R_th.value, f"thermal resistance at low power, {where} [K/W]"),
-            (f"dRth_{suffix}", branch.delta_R_th.value, f"rise of the thermal resistance, {where} [K/W]"),
-            (f"PR_{suffix}", branch.power_scale.value, f"power scale of the rise, {where} [W]"),
-            (f"beta_{suffix}", branch.beta.value, f"Peltier-like term, {where} [K/A]"),
-        ]
-    parameters += _current_parameters(current) + [
-        ("E1", model.field_law.scale.value, "probe field per volt at Tref [1/m]"),
-        ("Ea_field", model.field_law.activation_energy.value, "field activation energy [eV]"),
-    ]
+    parameters += law_parameters(model.branches, model.current_law, model.field_law)
     parameters += [(name, getattr(kinetics, key), comment) for name, key, comment in kinetics.verilog_parameters]
     parameters += [
         ("tp", kinetics.pulse_width, "pulse width: delta = rate x tp [s]"),
@@ -102,48 +91,39 @@ def model_parameters(model: CompactModel, thermal_capacitance: float) -> list[tu
     return parameters
 
 
-def _current_parameters(law) -> list[tuple[str, float, str]]:
-    """Parameters of the current law (solver.compact.laws): activated, or field-activated per polarity."""
-    if isinstance(law, FieldActivatedCurrentLaw):
-        out = []
-        for branch, suffix, where in ((law.positive, "pos", "V >= 0"), (law.negative, "neg", "V < 0")):
-            out += [(f"G0_{suffix}", branch.scale.value, f"low-field conductance at Tref, {where} [S]"),
-                    (f"Ea_sigma_{suffix}", branch.activation_energy.value, f"conductance activation energy, {where} [eV]"),
-                    (f"nexp_{suffix}", branch.exponent.value, f"path-temperature exponent, {where} [1]"),
-                    (f"V1_{suffix}", branch.field_voltage.value, f"field voltage, {where} [V]"),
-                    (f"gamma_{suffix}", branch.path_heating.value, f"path heating share, {where} [1]")]
-        return out
-    return [("G0", law.scale.value, "conductance at Tref [S]"),
-            ("Ea_sigma", law.activation_energy.value, "conductance activation energy [eV]"),
-            ("kappa", law.conduction_exponent.value, "conduction-path exponent [1]"),
-            ("seebeck", law.seebeck.value, "effective Seebeck coefficient [V/K]")]
-
-
-def _current_functions(law) -> list[str]:
-    """`.func ft_current(ud, tk)`: the current law in the same operations as the Python model."""
+def fit_functions(law, tag: str = "", reference: str = "Tref", ambient: str = "Tamb") -> list[str]:
+    """`.func` lines of the fitted laws (current law `law`, thermal branches, probe field), named and parametrised with `tag` (one set per solved
+    state), in the same operations as the Python model: ft_current<tag>(ud, tk) [A],
+    ft_rth<tag>(ud, pw) [K/W], ft_beta<tag>(ud) [K/A], ft_field<tag>(ud, tk) [MV/m] of the
+    device voltage ud [V], temperature tk [K] and power pw [W]. `reference` and `ambient` are
+    the laws' reference temperature and the ambient (names or expressions)."""
     if isinstance(law, FieldActivatedCurrentLaw):
         def branch(suffix: str) -> str:
-            tc = f"max(Tref + gamma_{suffix}*(tk - Tref), 0.05*Tref)"
-            return (f"G0_{suffix}*exp(Ea_sigma_{suffix}*{_Q_OVER_K!r}/Tref*(1 - Tref/{tc}))*pow({tc}/Tref, nexp_{suffix})"
-                    f"*ud*exp(abs(ud)*Tref/(V1_{suffix}*{tc}))")
+            name = f"{suffix}{tag}"
+            tc = f"max({ambient} + gamma_{name}*(tk - {ambient}), 0.05*{ambient})"
+            return (f"G0_{name}*exp(Ea_sigma_{name}*{_Q_OVER_K!r}/{reference}*(1 - {reference}/{tc}))"
+                    f"*pow({tc}/{reference}, nexp_{name})*ud*exp(abs(ud)*{reference}/(V1_{name}*{tc}))")
 
-        return [f".func ft_current(ud, tk) {{ud >= 0 ? {branch('pos')} : {branch('neg')}}}"]
-    return [f".func ft_cond(tk) {{G0*exp(Ea_sigma*{_Q_OVER_K!r}/Tref*(1 - pow(Tref/tk, kappa)))}}",
-            ".func ft_current(ud, tk) {ft_cond(tk)*(ud + seebeck*(tk - Tamb))}"]
+        current = [f".func ft_current{tag}(ud, tk) {{ud >= 0 ? {branch('pos')} : {branch('neg')}}}"]
+    else:
+        current = [f".func ft_cond{tag}(tk) {{G0{tag}*exp(Ea_sigma{tag}*{_Q_OVER_K!r}/{reference}"
+                   f"*(1 - pow({reference}/tk, kappa{tag})))}}",
+                   f".func ft_current{tag}(ud, tk) {{ft_cond{tag}(tk)*(ud + seebeck{tag}*(tk - {ambient}))}}"]
+    return current + [
+        f".func ft_rth{tag}(ud, pw) {{ud >= 0 ? Rth_pos{tag} + dRth_pos{tag}*(1 - exp(-pw/PR_pos{tag}))"
+        f" : Rth_neg{tag} + dRth_neg{tag}*(1 - exp(-pw/PR_neg{tag}))}}",
+        f".func ft_beta{tag}(ud) {{ud >= 0 ? beta_pos{tag} : beta_neg{tag}}}",
+        f".func ft_field{tag}(ud, tk) {{1e-6*E1{tag}*abs(ud)*exp(-Ea_field{tag}*{_Q_OVER_K!r}*(1/tk - 1/{reference}))}}",
+    ]
+
+
+KT_FUNCTION = f".func ft_kT(tk) {{{_K_OVER_Q!r}*tk}}"
 
 
 def law_functions(model: CompactModel) -> list[str]:
     """The `.func` lines of the compact model's laws (ud: device voltage [V], tk: temperature
     [K], ef: field [MV/m])."""
-    return [
-        f".func ft_kT(tk) {{{_K_OVER_Q!r}*tk}}",
-        *_current_functions(model.current_law),
-        ".func ft_rth(ud, pw) {ud >= 0 ? Rth_pos + dRth_pos*(1 - exp(-pw/PR_pos))"
-        " : Rth_neg + dRth_neg*(1 - exp(-pw/PR_neg))}",
-        ".func ft_beta(ud) {ud >= 0 ? beta_pos : beta_neg}",
-        f".func ft_field(ud, tk) {{1e-6*E1*abs(ud)*exp(-Ea_field*{_Q_OVER_K!r}*(1/tk - 1/Tref))}}",
-        *model.kinetics.spice_rate(),
-    ]
+    return [KT_FUNCTION, *fit_functions(model.current_law), *model.kinetics.spice_rate()]
 
 
 # Intermediate nodes hold the temperature, the current (in uA), the field (in MV/m) and
@@ -165,19 +145,23 @@ ELECTROTHERMAL_ELEMENTS = [
 ]
 
 
+def subckt(name: str, parameters: list[tuple[str, float, str]], lines: list[str], ports: str = "p n") -> str:
+    """A `.subckt` with its parameters (one per continuation line, its unit in a comment) and
+    the given `.func` lines and elements."""
+    out = [f".subckt {name} {ports}", "+ params:"]
+    width = max(len(f"{key}={number(value)}") for key, value, _ in parameters)
+    for key, value, comment in parameters:
+        out.append(f"+ {f'{key}={number(value)}':<{width}}  $ {comment}")
+    out += lines
+    out.append(f".ends {name}")
+    return "\n".join(out) + "\n"
+
+
 def subcircuit_text(name: str, parameters: list[tuple[str, float, str]], model: CompactModel,
                     state_elements: list[str], ports: str = "p n") -> str:
     """A `.subckt` with the device's parameters, laws, electro-thermal elements and the given
-    state elements (one parameter per continuation line, its unit in a comment)."""
-    lines = [f".subckt {name} {ports}", "+ params:"]
-    width = max(len(f"{key}={number(value)}") for key, value, _ in parameters)
-    for key, value, comment in parameters:
-        lines.append(f"+ {f'{key}={number(value)}':<{width}}  $ {comment}")
-    lines += law_functions(model)
-    lines += ELECTROTHERMAL_ELEMENTS
-    lines += state_elements
-    lines.append(f".ends {name}")
-    return "\n".join(lines) + "\n"
+    state elements."""
+    return subckt(name, parameters, law_functions(model) + ELECTROTHERMAL_ELEMENTS + state_elements, ports)
 
 
 def _header(model: CompactModel) -> list[str]:
@@ -198,28 +182,22 @@ def _header(model: CompactModel) -> list[str]:
     ]
 
 
-def subcircuit_source(model: CompactModel, thermal_capacitance: float = DEFAULT_THERMAL_CAPACITANCE) -> str:
-    """compact_model.sub: header and the `filatherm_compact` subcircuit."""
-    body = subcircuit_text(SUBCKT_NAME, model_parameters(model, thermal_capacitance),
-                           model, STATE_ELEMENTS)
-    return "\n".join(_header(model) + ["* Use: .include compact_model.sub ;  X1 top bottom "
-                                       f"{SUBCKT_NAME} [Tamb=... Cth=...]", ""]) + "\n" + body
-
-
-def library_source(model: CompactModel, thermal_capacitance: float = DEFAULT_THERMAL_CAPACITANCE) -> str:
-    """compact_model.lib: the same subcircuit in the library section `filatherm`."""
-    body = subcircuit_text(SUBCKT_NAME, model_parameters(model, thermal_capacitance),
-                           model, STATE_ELEMENTS)
-    return "\n".join(_header(model) + [f"* Use: .lib compact_model.lib {LIBRARY_SECTION} ;  X1 top bottom "
-                                       f"{SUBCKT_NAME} [Tamb=... Cth=...]", "",
-                                       f".lib {LIBRARY_SECTION}"]) + "\n" + body + f".endl {LIBRARY_SECTION}\n"
+def subcircuit_files(model_dir: str | Path, header: list[str], parameters: list[tuple[str, float, str]],
+                     lines: list[str], instance_hint: str) -> list[Path]:
+    """Write compact_model.sub (header and the `filatherm_compact` subcircuit) and
+    compact_model.lib (the same in the library section `filatherm`) atomically."""
+    model_dir = Path(model_dir)
+    body = subckt(SUBCKT_NAME, parameters, lines)
+    use = f"X1 top bottom {SUBCKT_NAME} {instance_hint}"
+    sub = "\n".join(header + [f"* Use: .include compact_model.sub ;  {use}", ""]) + "\n" + body
+    lib = ("\n".join(header + [f"* Use: .lib compact_model.lib {LIBRARY_SECTION} ;  {use}", "",
+                               f".lib {LIBRARY_SECTION}"]) + "\n" + body + f".endl {LIBRARY_SECTION}\n")
+    return [write_text_atomic(model_dir / "compact_model.sub", sub),
+            write_text_atomic(model_dir / "compact_model.lib", lib)]
 
 
 def write_subcircuit(model_dir: str | Path, model: CompactModel,
                      thermal_capacitance: float = DEFAULT_THERMAL_CAPACITANCE) -> list[Path]:
-    """Write compact_model.sub and compact_model.lib into `model_dir` atomically."""
-    model_dir = Path(model_dir)
-    return [
-        write_text_atomic(model_dir / "compact_model.sub", subcircuit_source(model, thermal_capacitance)),
-        write_text_atomic(model_dir / "compact_model.lib", library_source(model, thermal_capacitance)),
-    ]
+    """Write compact_model.sub and compact_model.lib of a static device into `model_dir` atomically."""
+    return subcircuit_files(model_dir, _header(model), model_parameters(model, thermal_capacitance),
+                            law_functions(model) + ELECTROTHERMAL_ELEMENTS + STATE_ELEMENTS, "[Tamb=... Cth=...]")

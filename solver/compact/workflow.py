@@ -5,7 +5,8 @@
 writes, for the parameter set that matches the config (the only one in a voltage-only sweep):
 compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
 compact_model.va, compact_model.sub/.lib (ngspice, solver.compact.subcircuit), aihwkit_device.py
-and compact_model.png. A parameter sweep is a family (solver.compact.family): every other
+(for a device whose kinetics moves its state: the dynamic model's, solver.compact.verilog_a_state,
+subcircuit_state, solver.crossbar.aihwkit_piecewise) and compact_model.png. A parameter sweep is a family (solver.compact.family): every other
 parameter set gets the same files under variants/<name>/model/, named by its parameters, and
 model/family.json lists them all. Each model's source.config is the config of its own variant
 (the swept values applied). A sweep over the device state (`state.value`) is one device: its
@@ -46,9 +47,11 @@ from solver.compact.model import CompactModel
 from solver.compact.plots import plot_compact_model
 from solver.compact.stored_config import stored_config
 from solver.compact.subcircuit import write_subcircuit
+from solver.compact.subcircuit_state import write_state_subcircuit
 from solver.compact.table import STATE_KEY, RateTable, build_rate_tables
 from solver.compact.thermal import thermal_dynamics
 from solver.compact.verilog_a import write_verilog_a
+from solver.compact.verilog_a_state import write_verilog_a_state
 from solver.config import Config, config_data, with_overrides
 from solver.config.keypath import get_path
 from solver.config.schema import Convective, FixedTemperature
@@ -108,7 +111,7 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
     models = [with_states(family, config, thermal) for family in _families(fitted)]
     primary = _primary_index(models, config)
     models = [models[primary]] + models[:primary] + models[primary + 1:]
-    files = _write_outputs(Path(output_dir) if output_dir else results_dir, models, config)
+    files = _write_outputs(Path(output_dir) if output_dir else results_dir, models, config, say)
     mesh_error = write_mesh_error(
         results_dir, files[0].parent, models[0], config,
         lambda table, level_sweep, path: fit_table(table, config, level_sweep.config_hash, level_sweep.versions,
@@ -287,7 +290,28 @@ def _summary(model: CompactModel) -> str:
     )
 
 
-def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> list[Path]:
+def _exports(model_dir: Path, model: CompactModel, config: Config, say: Callable[[str], None]) -> list[Path]:
+    """compact_model.va, .sub/.lib and aihwkit_device.py: of the static laws, or of the
+    dynamic model (the state integrated, the thermal node, a PiecewiseStep device) for a device
+    whose kinetics moves its state."""
+    if not model.kinetics.moves_state:
+        return [write_verilog_a(model_dir / "compact_model.va", model), *write_subcircuit(model_dir, model),
+                write_aihwkit_device(model_dir / "aihwkit_device.py", model, config.crossbar)]
+    # crossbar builds on compact (its derived device is the dynamic model's): imported here, no cycle
+    from solver.crossbar.aihwkit_piecewise import write_aihwkit_state_device
+
+    files = [write_verilog_a_state(model_dir / "compact_model.va", model), *write_state_subcircuit(model_dir, model)]
+    aihwkit = model_dir / "aihwkit_device.py"
+    try:
+        files.append(write_aihwkit_state_device(aihwkit, model, config))
+    except InputError as error:  # e.g. no V_write on one side: no derived device to export
+        aihwkit.unlink(missing_ok=True)  # an earlier fit's device would be mistaken for this one's
+        say(f"aihwkit_device.py not written: {error}")
+    return files
+
+
+def _write_outputs(root: Path, models: list[CompactModel], config: Config,
+                   say: Callable[[str], None]) -> list[Path]:
     """The primary model's files in ROOT/model/, every other variant's in
     ROOT/variants/<name>/model/ (named by its swept values other than the device state, whose
     models share one document); the family index; stale variants of an earlier fit removed."""
@@ -297,19 +321,14 @@ def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> li
         parameters = _variant(model)
         name = variant_name(parameters)
         variant = Variant(name, parameters, variant_root(root, name, index == 0), index == 0)
-        variant_crossbar = variant_config(config, parameters).crossbar
+        own_config = variant_config(config, parameters)
         model_dir = variant.root / "model"
         files += [write_document(model_dir / "compact_model.json", model.document)]
         if index == 0:
             files.append(write_csv(model_dir / "compact_model.csv", models))
         both = len(model.branches.polarities) == 2  # a one-polarity fit has no device for circuits
-        files += [
-            *([write_verilog_a(model_dir / "compact_model.va", model)]
-              if both and not model.kinetics.moves_state else []),
-            *(write_subcircuit(model_dir, model) if both and not model.kinetics.moves_state else []),
-            *([write_aihwkit_device(model_dir / "aihwkit_device.py", model, variant_crossbar)] if both else []),
-            plot_compact_model(model_dir / "compact_model.png", model),
-        ]
+        files += [*(_exports(model_dir, model, own_config, say) if both else []),
+                  plot_compact_model(model_dir / "compact_model.png", model)]
         variants.append(variant)
     family = write_family(root, variants)
     if family is not None:

@@ -217,6 +217,63 @@ class VacancyHopping(KineticsLaw):
     def verilog_a(self) -> tuple[str, str]:
         raise ValueError("vacancy_hopping moves the device state: its Verilog-A is the dynamic model's")
 
+    # -- the state equation in compact_model.va / .sub (solver.compact.verilog_a_state,
+    #    solver.compact.subcircuit_state): same operations as `rate` and `state_change_rate`
+
+    def state_parameters(self, state_unit: str) -> list[tuple[str, float, str]]:
+        """(name, value, "description [unit]") of the law's parameters in the exports; a
+        state-dependent activation energy is intercept + slope N (not below its floor)."""
+        parameters = [("nu0", self.attempt_frequency, "attempt frequency [Hz]"),
+                      ("a_hop", self.hop_distance, "hop distance [m]"),
+                      ("z_ion", self.charge, "ion charge number [1]")]
+        for branch, value, where in (("set", self.activation_energy_set, "V >= 0, N rises"),
+                                     ("reset", self.activation_energy_reset, "V < 0, N falls")):
+            linear = value if isinstance(value, StateLinear) else StateLinear(intercept=value, slope=0.0)
+            parameters += [(f"Ea_{branch}", linear.intercept, f"activation energy at N = 0, {where} [eV]"),
+                           (f"Ea_{branch}_slope", linear.slope,
+                            f"change of the activation energy per unit of the state, {where} [eV/({state_unit})]")]
+            if linear.minimum is not None:
+                parameters.append((f"Ea_{branch}_floor", linear.minimum, f"floor of the activation energy, {where} [eV]"))
+        return parameters + [
+            ("L_region", self.region_thickness, "thickness of the switching region [m]"),
+            ("N_sat", self.saturation_density, f"saturation density of the state [{state_unit}]"),
+            ("p_sat", self.saturation_exponent, "saturation exponent [1]"),
+        ]
+
+    def _activation_text(self, branch: str) -> str:
+        value = getattr(self, f"activation_energy_{branch}")
+        linear = f"Ea_{branch} + Ea_{branch}_slope * N_kin"
+        if isinstance(value, StateLinear) and value.minimum is not None:
+            return f"max({linear}, Ea_{branch}_floor)"
+        return f"({linear})"
+
+    def state_equation_verilog_a(self) -> str:
+        """Verilog-A statements setting `rate` [Hz] and `dNdt` [unit of the state / s] from kT
+        [eV], E_probe [V/m], the device voltage v and N_kin, the state (not below 0)."""
+        return (f"if (v >= 0)\n"
+                f"      ea_state = {self._activation_text('set')};\n"
+                f"    else\n"
+                f"      ea_state = {self._activation_text('reset')};\n"
+                "    rate = nu0 * exp(-ea_state / kT) * 2.0 * sinh(z_ion * a_hop * E_probe / (2.0 * kT));\n"
+                "    if (v == 0)\n"
+                "      dNdt = 0.0;\n"
+                "    else\n"
+                "      dNdt = (v > 0 ? 1.0 : -1.0) * N_kin * a_hop / L_region * pow(max(1.0 - N_kin / N_sat, 0.0), p_sat)"
+                " * rate;")
+
+    def state_equation_spice(self) -> list[str]:
+        """ngspice `.func` lines: ft_rate(ud, tk, ef, nk) [Hz] and ft_dndt(ud, tk, ef, nk)
+        [unit of the state / s] of the device voltage ud [V], temperature tk [K], field ef
+        [MV/m] and state nk (not below 0), with ft_kT(tk) [eV] and `state_parameters` in scope."""
+        def activation(branch: str) -> str:
+            return self._activation_text(branch).replace("N_kin", "nk")
+
+        return [
+            f".func ft_ea(ud, nk) {{ud >= 0 ? {activation('set')} : {activation('reset')}}}",
+            ".func ft_rate(ud, tk, ef, nk) {nu0*exp(-ft_ea(ud, nk)/ft_kT(tk))*2*sinh(z_ion*a_hop*1e6*ef/(2*ft_kT(tk)))}",
+            ".func ft_dndt(ud, tk, ef, nk) {sgn(ud)*nk*a_hop/L_region*pow(max(1 - nk/N_sat, 0), p_sat)*ft_rate(ud, tk, ef, nk)}",
+        ]
+
 
 def _kinetics_tag(value: Any) -> Optional[str]:
     law = value.get("law", "ion_hopping") if isinstance(value, dict) else getattr(value, "law", None)

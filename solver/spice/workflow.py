@@ -21,6 +21,11 @@ def run_spice_array(results: str | Path, output: Optional[str | Path] = None,
                     say: Callable[[str], None] = print) -> list[Path]:
     """Write RESULTS_DIR/spice/: the ngspice update and (with `sweep`) the IR-drop sweep."""
     inputs = load_inputs(results, output, overrides)
+    if inputs.model.kinetics.moves_state:
+        # the array's cells carry the static model's weight node, not the dynamic state
+        raise InputError(f"{inputs.model_path}: kinetics {inputs.model.kinetics.law} moves the device state; "
+                         "spice-array simulates static compact models only (the device's own "
+                         "compact_model.sub integrates its state: docs/spice.md)")
     out = inputs.root / "spice"
     target = out / "spice_array.json"
     if target.exists() and not force:
