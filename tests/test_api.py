@@ -20,6 +20,7 @@ def test_the_documented_example_runs_end_to_end(tmp_path):
     assert "+1.0 V: I = " in out and " A, T_max = " in out and " K, probe T_mean = " in out
     assert "sweep: 13 points, 13 converged; current in A" in out
     assert "V_write = +" in out and "training, fitted:" in out
+    assert "calibration: materials." in out and "sensitivity: " in out
     assert (tmp_path / "coarse" / "model" / "compact_model.json").exists()
 
 

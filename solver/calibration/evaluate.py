@@ -21,13 +21,14 @@ from solver.calibration.journal import Journal
 from solver.calibration.parameters import STATE_PATH
 from solver.calibration.pool import Task, TaskPool, task_key
 from solver.calibration.predict import Observable, SolveKey, Solved
-from solver.config import Config, solve_hash
-from solver.errors import InputError, Interrupted
+from solver.config import Config, solve_hash, with_overrides
+from solver.errors import ConfigError, InputError, Interrupted
 
 
-def branch_tasks(base_hash: str, assignments: tuple[tuple[str, float], ...],
+def branch_tasks(variant_hash: Callable[[tuple], str], assignments: tuple[tuple[str, float], ...],
                  needs: Sequence[SolveKey]) -> list[Task]:
-    """Branch tasks covering `needs`: one per (state, polarity), drives by increasing |drive|."""
+    """Branch tasks covering `needs`: one per (state, polarity), drives by increasing |drive|;
+    `variant_hash(assignments)` is the solve hash of the config they make."""
     groups: dict[tuple, set] = {}
     for state, drive in needs:
         groups.setdefault((state, drive > 0), set()).add(float(drive))
@@ -35,7 +36,7 @@ def branch_tasks(base_hash: str, assignments: tuple[tuple[str, float], ...],
     for (state, _), drives in sorted(groups.items(), key=lambda item: (item[0][0] or 0.0, item[0][1])):
         ordered = tuple(sorted(drives, key=abs))
         full = assignments + (((STATE_PATH, float(state)),) if state is not None else ())
-        tasks.append(Task(task_key(base_hash, full, ordered), full, ordered))
+        tasks.append(Task(task_key(variant_hash(full), ordered), full, ordered))
     return tasks
 
 
@@ -44,16 +45,14 @@ class Evaluator:
 
     def __init__(self, base: Config, fem_assignments: Callable[[np.ndarray], tuple],
                  config_at: Callable[[np.ndarray], Config], observables: list[Observable],
-                 journal: Journal, pool: TaskPool, say: Callable[[str], None] = lambda text: None,
-                 stop: Callable[[], bool] = lambda: False):
+                 journal: Journal, pool: TaskPool, stop: Callable[[], bool] = lambda: False):
         self.base = base
-        self.base_hash = solve_hash(base)
+        self._hashes: dict[tuple, str] = {}
         self.fem_assignments = fem_assignments
         self.config_at = config_at
         self.observables = observables
         self.journal = journal
         self.pool = pool
-        self.say = say
         self.stop = stop
         self.needs = [key for obs in observables for key in obs.needs()]
         self.failures: dict[bytes, str] = {}
@@ -62,8 +61,18 @@ class Evaluator:
         self.points_solved = 0   # FEM points solved (journal misses)
         self.solve_time = 0.0    # wall time in the pool [s]
 
+    def variant_hash(self, assignments: tuple) -> str:
+        """The solve hash of the base config with `assignments` (for assignments that make no
+        valid config, a key of their own: those tasks fail)."""
+        if assignments not in self._hashes:
+            try:
+                self._hashes[assignments] = solve_hash(with_overrides(self.base, dict(assignments)))
+            except ConfigError:
+                self._hashes[assignments] = "invalid:" + repr(assignments)
+        return self._hashes[assignments]
+
     def tasks(self, x: np.ndarray) -> list[Task]:
-        return branch_tasks(self.base_hash, self.fem_assignments(x), self.needs)
+        return branch_tasks(self.variant_hash, self.fem_assignments(x), self.needs)
 
     def predict(self, xs: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Predicted values (observables concatenated) at each x; NaN where a solve failed."""

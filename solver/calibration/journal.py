@@ -5,9 +5,10 @@ solver.sweep.store), so a killed run loses only the solves in flight and a rerun
 
 A line is {"task": key, "drive": V, "record": {...}}: the flat QoI record (sweep-row layout)
 of one point of one branch task (solver.calibration.pool.Task). The key hashes everything the
-point depends on: the solved sections of the base config, the fitted numbers that change a
-solved point, the state and the branch's drives. So rows of other parameter sets, other
-configs or other measurements in the same journal are simply never asked for, and a branch
+point depends on: the solved sections of the config it is solved with (the base config with
+the fitted values and the state: solver.config.solve_hash) and the branch's drives. So rows of
+other parameter sets, other configs or other measurements in the same journal are simply never
+asked for, editing a fitted number's value in the config costs nothing, and a branch
 is reused only when all of its points are there (a branch cut short by a kill is solved again
 as a whole: its points are continued from one another, and the same continuation gives the
 same numbers).

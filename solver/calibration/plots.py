@@ -43,10 +43,16 @@ def plot_residuals(path: str | Path, entries: list[dict], state_unit: str = "") 
     for ax, kind in zip(axes, kinds):
         mine = [e for e in entries if e["kind"] == kind]
         scale = SCALE.get(kind, 1.0)
-        by_state = kind in ("conductance", "switching") and all(e["state"] is not None for e in mine) \
+        by_state = kind == "conductance" and all(e["state"] is not None for e in mine) \
             and len({e["state"] for e in mine}) > 1
+        by_row = kind == "switching"  # one amplitude per row: side by side, labelled
         for i, entry in enumerate(mine):
-            x = np.full(len(entry["measured"]), entry["state"]) if by_state else np.asarray(entry["abscissa"])
+            if by_row:
+                x = np.array([float(i)])
+            elif by_state:
+                x = np.full(len(entry["measured"]), entry["state"])
+            else:
+                x = np.asarray(entry["abscissa"])
             color = f"C{i % 10}" if kind in ("pulse_trains",) else "C0"
             ax.errorbar(x, scale * np.asarray(entry["measured"]), yerr=scale * np.asarray(entry["sigma"]),
                         fmt="o", ms=4, color=color, capsize=2, label="measured" if i == 0 else None)
@@ -56,10 +62,15 @@ def plot_residuals(path: str | Path, entries: list[dict], state_unit: str = "") 
                     label="calibrated" if i == 0 else None)
         xlabel, ylabel = AXIS[kind]
         if by_state:
+            from matplotlib.ticker import NullFormatter
+
             ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())
             xlabel = f"state [{state_unit}]"
-        elif kind == "switching":
-            xlabel = "measured amplitude [V]"
+        elif by_row:
+            ax.set_xticks(range(len(mine)))
+            ax.set_xticklabels([e["labels"][0] for e in mine], rotation=20, ha="right", fontsize=7)
+            ax.set_xlim(-0.5, len(mine) - 0.5)
         ax.set_xlabel(xlabel)
         ax.set_ylabel(ylabel)
         ax.set_title(kind.replace("_", " "))
@@ -71,9 +82,11 @@ def plot_residuals(path: str | Path, entries: list[dict], state_unit: str = "") 
     start = np.concatenate([(np.asarray(e["initial"]) - np.asarray(e["measured"])) / np.asarray(e["sigma"])
                             for e in entries])
     index = np.arange(len(normalised))
+    limit = max(3.0, float(np.nanmax(np.abs(normalised))) * 1.2 if np.any(np.isfinite(normalised)) else 3.0)
     ax.axhspan(-2, 2, color="0.9", label="±2")
     ax.axhspan(-1, 1, color="0.8", label="±1")
-    ax.plot(index, start, "s", ms=4, mfc="none", color="0.55", label="start")
+    ax.plot(index, np.clip(start, -limit, limit), "s", ms=4, mfc="none", color="0.55",
+            label="start (clipped to the axis)")
     ax.plot(index, normalised, "o", ms=5, color="C3", label="calibrated")
     labels = [label for e in entries for label in e["labels"]]
     if len(labels) <= 16:
@@ -81,7 +94,6 @@ def plot_residuals(path: str | Path, entries: list[dict], state_unit: str = "") 
         ax.set_xticklabels(labels, rotation=70, ha="right", fontsize=7)
     else:
         ax.set_xlabel("measured value (in file order)")
-    limit = max(3.0, float(np.nanmax(np.abs(normalised))) * 1.2 if np.any(np.isfinite(normalised)) else 3.0)
     ax.set_ylim(-limit, limit)
     ax.set_ylabel("(predicted − measured) / uncertainty [1]")
     ax.set_title("normalised residuals")

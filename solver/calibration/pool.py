@@ -48,10 +48,10 @@ class Task:
     drives: tuple[float, ...]                   # one polarity, increasing |drive|
 
 
-def task_key(base_hash: str, assignments: tuple[tuple[str, float], ...], drives: tuple[float, ...]) -> str:
-    """A stable key of what a branch's numbers depend on (exact values via repr)."""
-    text = json.dumps({"base": base_hash, "assignments": [[path, repr(float(v))] for path, v in assignments],
-                       "drives": [repr(float(d)) for d in drives]}, sort_keys=True)
+def task_key(variant_hash: str, drives: tuple[float, ...]) -> str:
+    """A stable key of what a branch's numbers depend on: the solved sections of its config
+    (the base config with the task's assignments: solver.config.solve_hash) and its drives."""
+    text = json.dumps({"config": variant_hash, "drives": [repr(float(d)) for d in drives]}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:24]
 
 

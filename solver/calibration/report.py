@@ -53,6 +53,11 @@ class Context:
     wall_time: float
 
 
+def shown_unit(unit: str) -> str:
+    """A unit as printed after a number ("1", dimensionless, is not printed)."""
+    return "" if unit in ("1", "") else f" {unit}"
+
+
 def _num(value) -> Optional[float]:
     value = float(value)
     return value if math.isfinite(value) else None
@@ -103,8 +108,9 @@ def warnings_of(space: ParameterSpace, fit: FitResult, context: Context) -> list
                        "bounds) free; their values are one point of a valley of equal fit: fix all but one, or add "
                        "measurements that separate them")
         else:
-            out.append(f"poorly constrained: {names}: the data fix the combination ({combination}, scaled to the "
-                       f"bounds) only to {spread:.2g} of the bounds")
+            lost = all(not analysis.identified[j] for j in members)
+            out.append(f"{'not identified' if lost else 'poorly constrained'}: {names}: the data fix the combination "
+                       f"({combination}, scaled to the bounds) only to {spread:.2g} of the bounds")
     for j in np.flatnonzero(~analysis.identified):
         if j not in explained:
             out.append(f"not identified: {labels[j]}: its standard error exceeds "
@@ -159,8 +165,9 @@ def calibrated_config_text(context: Context, entries: list[dict], warnings: list
              f"(sha256 {context.measurements_sha256[:16]}...).",
              "# Fitted values +- standard errors (docs/measurements.md):"]
     for entry in entries:
-        error = "not identified" if entry["std_error"] is None else f"+- {entry['std_error']:.3g}"
-        lines.append(f"#   {entry['path']} = {entry['value']:.6g} {error} {entry['unit']} ({entry['status']})")
+        error = "(not identified)" if entry["std_error"] is None else \
+            f"+- {entry['std_error']:.3g}{shown_unit(entry['unit'])} ({entry['status']})"
+        lines.append(f"#   {entry['path']} = {entry['value']:.6g}{shown_unit(entry['unit'])} {error}")
     lines += [f"# warning: {w}" for w in warnings]
     body = yaml.safe_dump(data, sort_keys=False, default_flow_style=None, width=100)
     return "\n".join(lines) + "\n" + body
@@ -174,11 +181,11 @@ def summary_text(context: Context, entries: list[dict], residuals: list[dict], f
            f"{len(residuals)} measured values, {len(entries)} parameters.", "",
            "| parameter | start | fitted | standard error | status |", "|---|---|---|---|---|"]
     for e in entries:
-        error = "—" if e["std_error"] is None else f"{e['std_error']:.3g} {e['unit']}"
+        unit = shown_unit(e["unit"])
+        error = "—" if e["std_error"] is None else f"{e['std_error']:.3g}{unit}"
         if e["relative_error"] is not None:
             error += f" ({100 * e['relative_error']:.2g} %)"
-        out.append(f"| `{e['path']}` | {e['initial']:.6g} {e['unit']} | {e['value']:.6g} {e['unit']} | "
-                   f"{error} | {e['status']} |")
+        out.append(f"| `{e['path']}` | {e['initial']:.6g}{unit} | {e['value']:.6g}{unit} | {error} | {e['status']} |")
     out += ["", f"chi2 = {a.chi2:.4g} for {a.dof} degrees of freedom (chi2/dof = {a.reduced_chi2:.3g}); "
             f"{fit.evaluations} residual evaluations and {fit.jacobians} Jacobians, {context.points_solved} FEM "
             f"points solved on {context.ranks} rank(s) in {context.solve_time:.1f} s (wall {context.wall_time:.1f} s).",
@@ -187,7 +194,8 @@ def summary_text(context: Context, entries: list[dict], residuals: list[dict], f
     for r in residuals:
         def show(value):
             return "failed" if value is None else f"{value:.5g}"
-        out.append(f"| {r['label']} | {r['measured']:.5g} {r['unit']} | {r['uncertainty']:.3g} | {show(r['start'])} | "
+        out.append(f"| {r['label']} | {r['measured']:.5g}{shown_unit(r['unit'])} | {r['uncertainty']:.3g} | "
+                   f"{show(r['start'])} | "
                    f"{show(r['predicted'])} | {show(r['normalised'])} |")
     if len(entries) > 1:
         out += ["", "Correlations of the identified parameters:", ""]

@@ -41,6 +41,7 @@ from solver.calibration.parameters import (
 from solver.calibration.plots import plot_tornado
 from solver.calibration.pool import TaskPool
 from solver.calibration.predict import Observable, Solved
+from solver.calibration.report import shown_unit
 from solver.config import Config, config_data, config_hash, with_overrides
 from solver.config.keypath import get_path, parse_path
 from solver.errors import ConfigError, FilathermError, InputError
@@ -233,7 +234,7 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
         with StopRequest() as stop:
             say(f"sensitivity of {config.name}: {len(paths)} parameters ({sum(fem)} change solved points), "
                 f"{len(names)} headline figures; {fem_sets} sweeps of {2 * points} points on {comm.size} rank(s)")
-            evaluator = Evaluator(config, assignments, config_at, [observable], journal, pool, say,
+            evaluator = Evaluator(config, assignments, config_at, [observable], journal, pool,
                                   lambda: stop.requested)
             predictions = evaluator.predict(vectors)
             y0 = predictions[0]
@@ -315,11 +316,11 @@ def _table(data: dict, names: list[str]) -> str:
            "| parameter | value | " + " | ".join(names) + " |",
            "|---|---|" + "---|" * len(names)]
     for row in data["parameters"]:
-        out.append(f"| `{row['path']}` | {row['value']:.4g} {row['unit']} | "
+        out.append(f"| `{row['path']}` | {row['value']:.4g}{shown_unit(row['unit'])} | "
                    + " | ".join(_show(row["sensitivity"][name]) for name in names) + " |")
     out += [""] + [f"- {note}" for note in data["notes"]] + ["", "![tornado](tornado.png)", ""]
     return "\n".join(out)
 
 
 def _value(entry: dict) -> str:
-    return "—" if entry["value"] is None else f"{entry['value']:.4g} {entry['unit']}"
+    return "—" if entry["value"] is None else f"{entry['value']:.4g}{shown_unit(entry['unit'])}"

@@ -25,7 +25,7 @@ from solver.calibration.measurements import load_measurements
 from solver.calibration.parameters import ParameterSpace
 from solver.calibration.pool import TaskPool
 from solver.calibration.predict import build_observables
-from solver.calibration.report import Context, write_report
+from solver.calibration.report import Context, shown_unit, write_report
 from solver.config import Config
 
 
@@ -78,7 +78,7 @@ def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: 
             measured = np.concatenate([o.measured for o in observables])
             sigma = np.concatenate([o.sigma for o in observables])
             evaluator = Evaluator(config, space.fem_assignments, space.config_at, observables, journal, pool,
-                                  say, lambda: stop.requested)
+                                  lambda: stop.requested)
             say(f"calibration of {config.name}: {len(space)} parameters, {len(measured)} measured values from "
                 f"{measurements.path}; {len(evaluator.tasks(space.initial_variables()))} branch(es) per parameter "
                 f"set on {comm.size} rank(s)")
@@ -98,8 +98,9 @@ def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: 
             data = write_report(out, context, fit)
             files = [out / name for name in ("calibration.json", "calibrated.yaml", "residuals.png", "summary.md")]
             for entry in data["parameters"]:
-                error_text = "not identified" if entry["std_error"] is None else f"+- {entry['std_error']:.3g}"
-                say(f"  {entry['label']} = {entry['value']:.6g} {error_text} {entry['unit']} ({entry['status']})")
+                unit = shown_unit(entry["unit"])
+                error_text = "" if entry["std_error"] is None else f" +- {entry['std_error']:.3g}{unit}"
+                say(f"  {entry['label']} = {entry['value']:.6g}{unit}{error_text} ({entry['status']})")
             say(f"  chi2 = {fit.analysis.chi2:.4g} for {fit.analysis.dof} degrees of freedom; "
                 f"{evaluator.points_solved} FEM points solved")
             for warning in data["warnings"]:
