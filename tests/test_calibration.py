@@ -209,7 +209,7 @@ def test_sensitivities_of_a_product_pair_are_equal_and_kinetics_are_free(tmp_pat
     sweep_points = 2 * 5
     assert result.data["cost"]["sweeps_solved"] == 3
     assert result.fem_points_solved == 3 * sweep_points
-    assert result.figures["V_write_positive"].unit == "V" and result.figures["T_asymmetry"].unit == "K"
+    assert result.figures["V_write_positive"].unit == "V" and result.figures["heating_ratio"].unit == "1"
     assert set(result.ranking) == set(result.sensitivities)
     assert result.sensitivities["materials.TaOx.thermal_conductivity.value"]["T_at_write_positive"] is not None
     for name in ("sensitivity.json", "sensitivity.md", "tornado.png"):

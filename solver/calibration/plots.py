@@ -126,7 +126,7 @@ def plot_tornado(path: str | Path, figures: dict[str, dict], rows: list[dict], s
         ax.set_yticklabels([c[0] for c in changes], fontsize=7)
         ax.axvline(0, color="k", lw=0.8)
         value, unit = figures[name]["value"], figures[name]["unit"]
-        ax.set_title(f"{name} = {value:.4g} {unit}", fontsize=9)
+        ax.set_title(f"{name} = {value:.4g}" + ("" if unit in ("1", "") else f" {unit}"), fontsize=9)
         ax.set_xlabel("change of the figure [%]")
         ax.grid(alpha=0.3, axis="x")
         ax.legend(fontsize=7, loc="lower right")

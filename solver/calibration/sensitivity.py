@@ -4,9 +4,10 @@ its material, geometry and kinetics numbers, ranked, with a tornado plot (no dat
 Headline figures y (the compact model's figures of merit, solver.compact.model, from a coarse
 sweep fitted like `filatherm fit` does):
   V_write per polarity [V], T_probe at V_write per polarity [K], the half-select ratio
-  rate(V_write/2) / rate(V_write) per polarity [1], the polarity asymmetry
-  T(+V) - T(-V) at the mean |V_write| [K]; with a device state also G_min, G_max at the read
-  voltage (the state's minimum and maximum) and the window G_max / G_min.
+  rate(V_write/2) / rate(V_write) per polarity [1], the polarity asymmetry as the ratio of the
+  probe's temperature rises (T(+V) - T0) / (T(-V) - T0) at the mean |V_write| [1] (a ratio:
+  the difference may be near 0, which makes d ln y meaningless); with a device state also
+  G_min, G_max at the read voltage (the state's minimum and maximum) and the window G_max / G_min.
 
 Each parameter p is multiplied by exp(-h) and exp(+h) (`step` h, default 0.05), and
 S = (ln|y(p e^h)| - ln|y(p e^-h)|) / 2h. A parameter of the kinetics changes no solved point:
@@ -60,7 +61,7 @@ FIGURES = (
     ("T_at_write_negative", "K", "probe temperature at V_write, negative"),
     ("half_select_positive", "1", "rate(V_write/2) / rate(V_write), positive"),
     ("half_select_negative", "1", "rate(V_write/2) / rate(V_write), negative"),
-    ("T_asymmetry", "K", "T(+V) - T(-V) at the mean |V_write|"),
+    ("heating_ratio", "1", "polarity asymmetry: (T(+V) - T0) / (T(-V) - T0) at the mean |V_write|"),
 )
 WINDOW = (
     ("G_min", "S", "conductance at the read voltage, state minimum"),
@@ -124,7 +125,9 @@ def figures_of_merit(solved: Solved, config: Config, state: Optional[float], dri
         rows.append({**record, "point_id": f"p{index}", "point_index": index})
     sweep = SweepTable(rows_to_columns(rows), "", "", {})
     table = build_rate_tables(sweep, config.kinetics, "sensitivity sweep", state)[0]
-    merit = fit_table(table, config, "", {}, "sensitivity sweep", []).document.figures_of_merit
+    model = fit_table(table, config, "", {}, "sensitivity sweep", [])
+    merit = model.document.figures_of_merit
+    asymmetry = merit.T_asymmetry
     ratio = lambda value: math.nan if value is None or value == 0 else 1.0 / value  # noqa: E731
     number = lambda value: math.nan if value is None else float(value)  # noqa: E731
     return {
@@ -133,7 +136,8 @@ def figures_of_merit(solved: Solved, config: Config, state: Optional[float], dri
         "T_at_write_negative": number(merit.T_at_write.negative),
         "half_select_positive": ratio(merit.nonlinearity_half_select.positive),
         "half_select_negative": ratio(merit.nonlinearity_half_select.negative),
-        "T_asymmetry": number(merit.T_asymmetry.delta_T),
+        "heating_ratio": math.nan if asymmetry.T_positive is None
+        else (asymmetry.T_positive - model.T0) / (asymmetry.T_negative - model.T0),
     }
 
 
@@ -240,7 +244,9 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
             y0 = predictions[0]
             observable.notes.clear()
             evaluator.refresh(base)
-            rows = []
+            rows, notes = [], []
+            if "failed" in observable.notes:
+                notes.append(f"base point: {observable.notes['failed']}")
             for j, candidate in enumerate(candidates):
                 low, high = predictions[1 + 2 * j], predictions[2 + 2 * j]
                 with np.errstate(divide="ignore", invalid="ignore"):
@@ -249,7 +255,13 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
                                           np.nan)
                     changes = {name: (float(low[i] / y0[i] - 1.0), float(high[i] / y0[i] - 1.0))
                                for i, name in enumerate(names)}
+                failure = None
+                if not (np.any(np.isfinite(low)) and np.any(np.isfinite(high))):
+                    for x in vectors[1 + 2 * j: 3 + 2 * j]:
+                        failure = failure or evaluator.failure(x)
+                    notes.append(f"{candidate.path}: no figure at exp(+-{step:g}): {failure or 'failed'}")
                 rows.append({"path": candidate.path, "label": candidate.path, "unit": candidate.unit,
+                             "failure": failure,
                              "value": candidate.value, "group": candidate.group, "changes_solves": fem[j],
                              "sensitivity": {name: _num(normalised[i]) for i, name in enumerate(names)},
                              "changes": changes,
@@ -269,7 +281,7 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
                 "cost": {"parameter_sets": len(vectors), "sweeps_solved": fem_sets,
                          "fem_points_solved": evaluator.points_solved, "solve_time_s": evaluator.solve_time,
                          "wall_time_s": wall},
-                "notes": ([f"base point: {observable.notes['failed']}"] if "failed" in observable.notes else []),
+                "notes": notes,
             }
             files = [write_json_atomic(out / "sensitivity.json", data),
                      write_text_atomic(out / "sensitivity.md", _table(data, names)),
