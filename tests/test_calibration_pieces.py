@@ -14,7 +14,7 @@ from conftest import DEFAULT_CONFIG, ROOT
 from solver.calibration.fit import FiniteDifferences, analyse, weighted_fit
 from solver.calibration.measurements import load_measurements
 from solver.calibration.parameters import ParameterSpace
-from solver.calibration.predict import interpolated_crossing, pulse_train_states
+from solver.calibration.predict import interpolated_crossing, monotone_cubic, pulse_train_states
 from solver.calibration.settings import FitParameter
 from solver.config import load_config
 from solver.errors import ConfigError, InputError
@@ -242,6 +242,22 @@ def test_pulse_trains_follow_the_state_equation():
     assert states[-1] == pytest.approx(1e25)  # exp(4) x 1e24 is beyond the bound
     down = pulse_train_states(lambda N: -k * N, 1e23, 1e25, start, width, np.array([200]))
     assert down[0] == pytest.approx(max(start * math.exp(-k * width * 200), 1e23), rel=1e-6)
+    # LTP from the lower bound, LTD from the upper one: the start on a bound does not stop it
+    up = pulse_train_states(lambda N: k * N, 1e24, 1e25, 1e24, width, np.array([10, 50]))
+    assert up == pytest.approx(1e24 * np.exp(k * width * np.array([10, 50])), rel=1e-6)
+    back = pulse_train_states(lambda N: -k * N, 1e24, 1e25, 1e25, width, np.array([10]))
+    assert back[0] == pytest.approx(1e25 * math.exp(-k * width * 10), rel=1e-6)
+
+
+def test_monotone_interpolation_reproduces_lines_and_holds_the_ends():
+    """Verification: monotone cubic (Fritsch-Carlson) interpolation is exact for a straight
+    line, at a scalar or an array of points, and constant beyond the ends."""
+    x = np.log(np.geomspace(7e24, 3.77e25, 5))
+    y = 2.0 * x - 3.0
+    at = np.array([[x[0] + 0.1, x[2] + 0.37], [x[-1] - 0.05, x[1]]])
+    assert monotone_cubic(x, y, at) == pytest.approx(2.0 * at - 3.0, rel=1e-12)
+    assert float(monotone_cubic(x, y, x[1] + 0.2)) == pytest.approx(2.0 * (x[1] + 0.2) - 3.0, rel=1e-12)
+    assert monotone_cubic(x, y, np.array([x[0] - 1.0, x[-1] + 1.0])) == pytest.approx([y[0], y[-1]])
 
 
 def test_the_cmo_measurement_file_quotes_the_published_model():

@@ -56,10 +56,11 @@ def plot_residuals(path: str | Path, entries: list[dict], state_unit: str = "") 
             color = f"C{i % 10}" if kind in ("pulse_trains",) else "C0"
             ax.errorbar(x, scale * np.asarray(entry["measured"]), yerr=scale * np.asarray(entry["sigma"]),
                         fmt="o", ms=4, color=color, capsize=2, label="measured" if i == 0 else None)
-            ax.plot(x, scale * np.asarray(entry["initial"]), "s", ms=4, mfc="none", color="0.55",
-                    label="start" if i == 0 else None)
-            ax.plot(x, scale * np.asarray(entry["predicted"]), "x", ms=7, mew=1.6, color="C3",
-                    label="calibrated" if i == 0 else None)
+            style = "-" if kind in ("pulse_trains", "iv") and len(x) > 1 else ""  # curves as lines
+            ax.plot(x, scale * np.asarray(entry["initial"]), "s" + style, ms=4, mfc="none", color="0.55",
+                    lw=0.8, label="start" if i == 0 else None)
+            ax.plot(x, scale * np.asarray(entry["predicted"]), "x" + style, ms=7, mew=1.6, color="C3",
+                    lw=0.8, label="calibrated" if i == 0 else None)
         xlabel, ylabel = AXIS[kind]
         if by_state:
             from matplotlib.ticker import NullFormatter
@@ -95,7 +96,7 @@ def plot_residuals(path: str | Path, entries: list[dict], state_unit: str = "") 
     else:
         ax.set_xlabel("measured value (in file order)")
     ax.set_ylim(-limit, limit)
-    ax.set_ylabel("(predicted − measured) / uncertainty [1]")
+    ax.set_ylabel("(predicted − measured) / uncertainty")
     ax.set_title("normalised residuals")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

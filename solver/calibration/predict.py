@@ -214,11 +214,14 @@ def state_grid(low: float, high: float, points: int, extra: float) -> list[float
 
 
 def monotone_cubic(x: np.ndarray, y: np.ndarray, at) -> np.ndarray:
-    """Monotone cubic interpolation (solver.compact.dynamic.pchip), constant beyond the ends."""
+    """Monotone cubic interpolation through (x, y) (solver.compact.dynamic.pchip) at the
+    points `at` (any shape), constant beyond the ends."""
     from solver.compact.dynamic import pchip
 
+    x, y = np.asarray(x, dtype=float), np.asarray(y, dtype=float)
     at = np.clip(np.asarray(at, dtype=float), x[0], x[-1])
-    return pchip(np.asarray(x, dtype=float), np.asarray(y, dtype=float), at)
+    nodes = np.broadcast_to(y.reshape((-1,) + (1,) * at.ndim), (len(y),) + at.shape)
+    return pchip(x, nodes, at)
 
 
 def pulse_train_states(change_rate, low: float, high: float, start: float, width: float,
@@ -231,15 +234,20 @@ def pulse_train_states(change_rate, low: float, high: float, start: float, width
     def rhs(t, y):
         return [float(change_rate(min(max(y[0], low), high)))]
 
-    def at_bound(t, y):
-        return min(y[0] - low, high - y[0])
+    # The state stops where it reaches a bound it moves towards (it may start on the other).
+    def at_top(t, y):
+        return high - y[0]
 
-    at_bound.terminal = True
+    def at_bottom(t, y):
+        return y[0] - low
+
+    for event in (at_top, at_bottom):
+        event.terminal, event.direction = True, -1
     end = float(pulses.max()) * width
     if end == 0:
         return np.full(pulses.shape, start)
     solution = solve_ivp(rhs, (0.0, end), [start], method="LSODA", rtol=1e-9, atol=1e-12 * start,
-                         dense_output=True, events=at_bound)
+                         dense_output=True, events=(at_top, at_bottom))
     if solution.status == -1:
         return np.full(pulses.shape, math.nan)
     times = pulses * width

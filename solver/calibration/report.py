@@ -95,13 +95,17 @@ def warnings_of(space: ParameterSpace, fit: FitResult, context: Context) -> list
     labels = space.labels
     out = []
     explained: set[int] = set()
-    for k in analysis.unidentified:
+    # Directions the data leave free first; a weak direction among parameters already named
+    # there adds nothing.
+    for k in sorted(analysis.unidentified, key=lambda k: -analysis.spread[k]):
         weights = analysis.directions[k]
         members = [j for j in range(len(labels)) if abs(weights[j]) >= MEMBER]
+        spread = analysis.spread[k]
+        if spread <= NULL_SPREAD and set(members) <= explained:
+            continue
         explained.update(members)
         combination = " ".join(f"{weights[j]:+.2f} {'ln ' if space.parameters[j].log else ''}{labels[j]}"
                                for j in members)
-        spread = analysis.spread[k]
         names = ", ".join(labels[j] for j in members)
         if spread > NULL_SPREAD:
             out.append(f"not identified: {names}: the data leave the combination ({combination}, scaled to the "
