@@ -15,7 +15,7 @@ from solver.calibration.fit import FiniteDifferences, analyse, weighted_fit
 from solver.calibration.measurements import load_measurements
 from solver.calibration.parameters import ParameterSpace
 from solver.calibration.predict import interpolated_crossing, monotone_cubic, pulse_train_states
-from solver.calibration.settings import FitParameter
+from solver.config.calibration import FitParameter
 from solver.config import load_config
 from solver.errors import ConfigError, InputError
 

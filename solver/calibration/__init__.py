@@ -1,7 +1,7 @@
 """Calibration: fit a cell's uncertain parameters to measured device data (`filatherm calibrate`),
 and the local sensitivity of its headline figures to every parameter (`filatherm sensitivity`).
 
-    settings.py      the config's `calibration:` section (what to fit, with bounds)
+    (solver/config/calibration.py: the config's `calibration:` section, what to fit)
     parameters.py    fit parameters: key paths, bounds, log/linear variables; enumeration
     measurements.py  the measurement file (YAML or CSV; docs/measurements.md)
     plan.py          which FEM solves a set of measurements needs (branches per state)
@@ -14,5 +14,6 @@ and the local sensitivity of its headline figures to every parameter (`filatherm
     workflow.py      `calibrate`: all of the above on COMM_WORLD
     sensitivity.py   `sensitivity`: headline figures per perturbed parameter, ranked
 
-This package must not import DOLFINx at import time (the config schema imports settings.py).
+Its modules import DOLFINx only inside functions (solver.fem), so that parsing and validation stay
+fast.
 """

@@ -19,7 +19,7 @@ from typing import Any, Optional, Sequence
 import numpy as np
 from pydantic import BaseModel
 
-from solver.calibration.settings import DEFAULT_GEOMETRY_STEP, DEFAULT_STEP, FitParameter
+from solver.config.calibration import DEFAULT_GEOMETRY_STEP, DEFAULT_STEP, FitParameter
 from solver.config import Config, config_data, with_overrides
 from solver.config.keypath import get_path, parse_path
 from solver.config.sections import SECTIONS, STEADY

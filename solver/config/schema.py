@@ -24,7 +24,7 @@ from pydantic import (
 )
 
 from solver.base import Name, NonNegative, Positive, StrictModel
-from solver.calibration.settings import Calibration
+from solver.config.calibration import Calibration
 from solver.materials.kinetics import Kinetics
 from solver.materials.laws import ConstantLaw, law_union, number_as_constant
 

@@ -1,5 +1,5 @@
 """The `calibration:` section of a config: which numbers of the config a calibration fits, with
-their bounds, and how the fit runs (`filatherm calibrate`, docs/measurements.md).
+their bounds, and how the fit runs (`filatherm calibrate`, solver.calibration, docs/measurements.md).
 
 A parameter is named by its config key path (solver.config.keypath), e.g.
 `materials.CMO.thermal_conductivity.value` or `geometry.layers[1].filament.radius`. It is
@@ -13,6 +13,8 @@ from typing import Literal, Optional
 from pydantic import Field, field_validator, model_validator
 
 from solver.base import Name, Positive, StrictModel
+from solver.config.keypath import parse_path
+from solver.errors import ConfigError
 
 DEFAULT_STEP = 1e-3            # finite-difference step in the fit variable
 DEFAULT_GEOMETRY_STEP = 1e-2   # geometry is re-meshed: a larger step stays above the re-meshing noise
@@ -37,9 +39,6 @@ class FitParameter(StrictModel):
     @field_validator("path")
     @classmethod
     def _parsable(cls, value: str) -> str:
-        from solver.config.keypath import parse_path
-        from solver.errors import ConfigError
-
         try:
             parse_path(value)
         except ConfigError as err:
