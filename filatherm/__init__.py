@@ -28,6 +28,7 @@ from solver.api import (
     fit,
     load_config,
     pulse,
+    pulses,
     sensitivity,
     solve,
     sweep,
@@ -38,7 +39,7 @@ from solver.config import Config
 from solver.errors import ConfigError, FilathermError, InputError
 
 __all__ = [
-    "__version__", "configure", "load_config", "solve", "pulse", "sweep", "fit", "crossbar", "train",
+    "__version__", "configure", "load_config", "solve", "pulse", "sweep", "fit", "pulses", "crossbar", "train",
     "calibrate", "sensitivity",
     "Config", "CompactModel", "Value", "Fields", "SolveResult", "PulseResult", "SweepResult", "FitResult",
     "CrossbarResult", "TrainingResult", "CalibrationResult", "FittedParameter", "SensitivityResult",
