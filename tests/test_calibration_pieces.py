@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import DEFAULT_CONFIG, ROOT
+from conftest import ROOT, STATIC_CONFIG
 from solver.calibration.fit import FiniteDifferences, analyse, weighted_fit
 from solver.calibration.measurements import load_measurements
 from solver.calibration.parameters import ParameterSpace
@@ -111,7 +111,7 @@ def test_a_measurement_file_of_unknown_type_or_missing_is_bad_input(tmp_path):
 
 
 def test_fit_parameters_resolve_paths_units_and_variables():
-    config = load_config(DEFAULT_CONFIG)
+    config = load_config(STATIC_CONFIG)
     space = ParameterSpace(config, [
         FitParameter(path="materials.TaOx.thermal_conductivity.value", bounds=(0.1, 10.0)),
         FitParameter(path="materials.TaOx.seebeck.value", bounds=(-1e-3, 1e-3)),
@@ -139,7 +139,7 @@ def test_fit_parameters_resolve_paths_units_and_variables():
      "is not smaller than the cell radius"),
 ])
 def test_a_bad_fit_parameter_is_a_one_line_config_error(spec, words):
-    config = load_config(DEFAULT_CONFIG)
+    config = load_config(STATIC_CONFIG)
     with pytest.raises(ConfigError) as err:
         ParameterSpace(config, [FitParameter(**spec)])
     assert words in str(err.value) and "calibration.parameters[0]" in str(err.value)
@@ -154,7 +154,7 @@ def test_a_bad_fit_parameter_is_a_one_line_config_error(spec, words):
 ])
 def test_the_calibration_section_is_validated_strictly(assignment, words):
     with pytest.raises(ConfigError) as err:
-        load_config(DEFAULT_CONFIG, [assignment])
+        load_config(STATIC_CONFIG, [assignment])
     assert words in str(err.value)
 
 
