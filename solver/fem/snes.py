@@ -26,7 +26,9 @@ from typing import Callable, Protocol
 import numpy as np
 from petsc4py import PETSc
 
+from solver.errors import InputError
 from solver.fem import compat
+from solver.fem.petsc_options import check_factorisation, check_read, petsc_strings, rejected
 
 _instances = itertools.count()
 CHORD_CONTRACTION = 0.3  # a reused Jacobian must shrink the update at least this fast
@@ -95,14 +97,24 @@ class BorderedNewton:
         defaults = {"snes_type": "newtonls", "snes_linesearch_type": "bt",
                     "ksp_type": "preonly", "pc_type": "lu",
                     "pc_factor_mat_solver_type": "mumps", "snes_max_it": max_it}
-        for key, value in {**defaults, **petsc_options}.items():
+        values = petsc_strings({**defaults, **petsc_options})
+        for key, value in values.items():
             options[prefix + key] = value
-        self._option_keys = [prefix + key for key in {**defaults, **petsc_options}]
+        self._option_keys = [prefix + key for key in values]
         self.snes.setFunction(self._residual, self.F)
         self.snes.setJacobian(self._jacobian, self.A)
         self.snes.setConvergenceTest(self._converged)
         self.snes.setLineSearchPreCheck(self._record_direction)
-        self.snes.setFromOptions()
+        try:
+            self.snes.setFromOptions()
+            check_read(petsc_options, prefix)
+            check_factorisation(prefix)
+        except PETSc.Error as err:
+            self.destroy()
+            raise rejected(err, prefix) from None
+        except InputError:
+            self.destroy()
+            raise
         self.snes.setTolerances(max_it=max_it)
 
     # -- structure -----------------------------------------------------------------------
@@ -205,7 +217,7 @@ class BorderedNewton:
     def _converged(self, snes, it, norms):
         xnorm, ynorm, fnorm = norms
         if not np.isfinite(fnorm):
-            return PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
+            return compat.SNES_DIVERGED_NONFINITE
         if it == 0:
             self._last_size = np.inf
             return 0
@@ -281,7 +293,7 @@ class BorderedNewton:
             # error state that every later solve would inherit: start it afresh.
             self.snes.getKSP().reset()
             self._have_jacobian = False
-        nonfinite = self._nonfinite or reason == PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
+        nonfinite = self._nonfinite or reason == compat.SNES_DIVERGED_NONFINITE
         return NewtonResult(reason > 0, self.snes.getIterationNumber(), _reason_name(reason),
                             nonfinite and reason <= 0)
 
