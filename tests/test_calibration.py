@@ -172,6 +172,11 @@ def test_bad_measurements_exit_2_with_one_line(tmp_path):
     assert done.returncode == 2, done.stderr
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1 and "switching[0].width" in lines[0]
+    # the same through a child mpirun (--ranks 2): the child's one line, exit 2
+    done = run_cli("calibrate", str(config_path), str(bad), "--output", str(tmp_path / "out2"), "--ranks", "2")
+    assert done.returncode == 2, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("filatherm: error: ") and "switching[0].width" in lines[0], lines
     plain = tmp_path / "plain.yaml"
     plain.write_text(yaml.safe_dump({k: v for k, v in CELL.items()}))
     good = tmp_path / "good.yaml"

@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+OUTPUT_HELP = "write calibration.json, calibrated.yaml, plots and the journal into DIR instead of results/<name>/calibration/"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file with a `calibration:` section")

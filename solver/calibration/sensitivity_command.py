@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+OUTPUT_HELP = "write sensitivity.json, .md, tornado.png and the journal into DIR instead of results/<name>/sensitivity/"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     from solver.calibration.sensitivity import DEFAULT_POINTS, DEFAULT_STEP
