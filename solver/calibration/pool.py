@@ -7,7 +7,8 @@ are independent (parameter perturbations, states, polarities), so the ranks take
 queue served by rank 0, which also solves tasks itself and answers between its own points
 (the scheme of solver.sweep.runner). Each rank keeps its last study: a task of the same
 parameter set (the other polarity) reuses it, and a new parameter set that leaves the geometry
-alone reuses the mesh.
+alone reuses the mesh. Rank 0 hands each rank the tasks of its last parameter set first, then
+those of a set no other rank is on.
 
     pool = TaskPool(config)          # on every rank
     pool.start()                     # collective: forms compiled once, on rank 0
@@ -116,6 +117,7 @@ class TaskPool:
         self.base = base
         self.cache = StudyCache(base, MPI.COMM_SELF)
         self.points = 0  # points solved by this pool (rank 0: all ranks')
+        self._last: dict[int, tuple] = {}  # rank 0: rank -> assignments of the last task it was given
 
     @property
     def ranks(self) -> int:
@@ -134,6 +136,19 @@ class TaskPool:
         ended the batch early (the tasks handed out are finished first)."""
         comm = self.comm
         queue = deque(tasks)
+        last = self._last
+
+        def take(rank: int) -> Task:
+            """The next task, preferring one of the parameter set `rank` solved last (its study
+            is kept), then one of a set no other rank is on: the polarities of a parameter set
+            then share one study build instead of one on each rank."""
+            others = {assignments for other, assignments in last.items() if other != rank}
+            index = next((i for i, task in enumerate(queue) if task.assignments == last.get(rank)),
+                         next((i for i, task in enumerate(queue) if task.assignments not in others), 0))
+            task = queue[index]
+            del queue[index]
+            last[rank] = task.assignments
+            return task
 
         def store(key: str, drive: float, record: dict) -> None:
             self.points += 1
@@ -141,7 +156,7 @@ class TaskPool:
 
         if comm.size == 1:
             while queue and not stop():
-                solve_task(self.cache, queue.popleft(), store)
+                solve_task(self.cache, take(0), store)
             return bool(queue)
         from mpi4py import MPI
 
@@ -156,7 +171,7 @@ class TaskPool:
                 if status.Get_tag() == RESULT:
                     store(*message)
                 elif status.Get_tag() == REQUEST:
-                    task = queue.popleft() if queue and not stop() else None
+                    task = take(status.Get_source()) if queue and not stop() else None
                     comm.send(task, dest=status.Get_source(), tag=WORK)
                     waiting -= task is None
                 block = False
@@ -171,7 +186,7 @@ class TaskPool:
             handle(block=False)
             if not queue or stop():
                 break
-            solve_task(self.cache, queue.popleft(), own)
+            solve_task(self.cache, take(0), own)
         while waiting > 0:
             handle(block=True)
         return bool(queue)
