@@ -274,3 +274,30 @@ def test_the_cmo_measurement_file_quotes_the_published_model():
     for row in data.conductance:
         T, I = cmo_reference.steady_state(row.voltage, row.state)
         assert I / row.voltage == pytest.approx(row.conductance, rel=0.065)
+
+
+def test_the_journal_has_one_writer_and_a_resume_only_appends(tmp_path):
+    """Identity: a second writer on the same directory is refused with one line while the first
+    holds it; a resume appends to the stored bytes (never rewrites them, so a kill during the
+    resume cannot lose a stored point), drops a torn last line and keeps every whole one."""
+    from solver.calibration.journal import Journal
+
+    first = Journal(tmp_path)
+    first.start(resume=False, force=False)
+    first.append("a", 0.5, {"current": 1.0})
+    first.append("a", 1.0, {"current": 2.0})
+    with pytest.raises(InputError, match="another filatherm is writing this run"):
+        Journal(tmp_path).start(resume=True, force=False)
+    first.close()
+    stored = first.path.read_bytes()
+    first.path.write_bytes(stored + b'{"task": "a", "drive": 1.5, "rec')  # killed mid-line
+    again = Journal(tmp_path)
+    again.start(resume=True, force=False)
+    assert again.torn_lines == 1 and again.record("a", 1.0) == {"current": 2.0} and again.record("a", 1.5) is None
+    again.append("a", 1.5, {"current": 3.0})
+    again.close()
+    assert again.path.read_bytes().startswith(stored)
+    last = Journal(tmp_path)
+    last.start(resume=True, force=False)
+    assert last.torn_lines == 1 and [last.record("a", v)["current"] for v in (0.5, 1.0, 1.5)] == [1.0, 2.0, 3.0]
+    last.close()

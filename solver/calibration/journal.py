@@ -12,12 +12,19 @@ asked for, editing a fitted number's value in the config costs nothing, and a br
 is reused only when all of its points are there (a branch cut short by a kill is solved again
 as a whole: its points are continued from one another, and the same continuation gives the
 same numbers).
+
+One process writes a journal at a time: `start` takes an exclusive flock on OUT/.journal.lock
+without waiting (the kernel drops it however its holder exits), so a second calibration on the
+same directory is refused with one line instead of interleaving its points. `--resume` appends
+to the stored journal; it is never rewritten, so a kill at any moment keeps every whole line.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import socket
 from pathlib import Path
 from typing import Optional
 
@@ -38,21 +45,52 @@ class Journal:
         self.torn_lines = 0
         self.appended = 0
         self._handle = None
+        self._lock: Optional[int] = None
 
     def start(self, resume: bool, force: bool) -> None:
-        """Open the journal: continue the stored one (`resume`), or start a new one (`force`,
-        or none stored yet)."""
+        """Open the journal: continue the stored one (`resume`: appended to), or start a new one
+        (`force`, or none stored yet)."""
         exists = self.path.exists()
         if exists and not resume and not force:
             raise InputError(f"{self.directory}: holds a run already; use --resume to continue it or "
                              "--force to start over")
-        if exists and resume:
-            self._load()
-        self._handle = open(self.path, "w", encoding="utf-8")
-        self._write({"header": {"format": FORMAT, "version": VERSION}})
-        for key, points in self.tasks.items():
-            for drive, record in points.items():
-                self._write({"task": key, "drive": drive, "record": record})
+        self._take_lock()
+        try:
+            if exists and resume:
+                self._load()
+                self._handle = open(self.path, "a", encoding="utf-8")
+                if self.path.stat().st_size == 0:
+                    self._write({"header": {"format": FORMAT, "version": VERSION}})
+                elif not self._ends_with_newline():
+                    self._handle.write("\n")  # a torn last line stays a line of its own, skipped on load
+            else:
+                self._handle = open(self.path, "w", encoding="utf-8")
+                self._write({"header": {"format": FORMAT, "version": VERSION}})
+        except BaseException:
+            self.close()
+            raise
+
+    def _take_lock(self) -> None:
+        path = self.directory / ".journal.lock"
+        try:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
+        except OSError as err:
+            raise InputError(f"{path}: cannot create the journal lock ({err.strerror})") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
+            os.close(fd)
+            raise InputError(f"{self.directory}: another filatherm is writing this run ({holder}); "
+                             "wait for it to finish or stop it") from None
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
+        self._lock = fd
+
+    def _ends_with_newline(self) -> bool:
+        with open(self.path, "rb") as handle:
+            handle.seek(-1, os.SEEK_END)
+            return handle.read(1) == b"\n"
 
     def _load(self) -> None:
         with open(self.path, encoding="utf-8", errors="replace") as handle:
@@ -100,3 +138,7 @@ class Journal:
         if self._handle is not None:
             self._handle.close()
             self._handle = None
+        if self._lock is not None:
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            os.close(self._lock)
+            self._lock = None
