@@ -12,6 +12,7 @@ from conftest import DEFAULT_CONFIG, ROOT, child_env
 pytest.importorskip("dolfinx")
 
 
+@pytest.mark.slow
 def test_the_documented_example_runs_end_to_end(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "example_api.py"), str(tmp_path)],
                           capture_output=True, text=True, timeout=900, env=child_env(), cwd=ROOT)

@@ -105,6 +105,8 @@ def test_a_measurement_file_of_unknown_type_or_missing_is_bad_input(tmp_path):
         load_measurements(write(tmp_path, "m.txt", "iv: []"))
     with pytest.raises(InputError, match="no such measurement file"):
         load_measurements(tmp_path / "absent.yaml")
+    with pytest.raises(InputError, match="a directory, not a measurement file"):
+        load_measurements(tmp_path)
 
 
 # ---------------------------------------------------------------- fit parameters

@@ -201,7 +201,8 @@ def load_measurements(path: Union[str, Path]) -> Measurements:
     """Read and validate a measurement file (.yaml/.yml or .csv); InputError names what is wrong."""
     path = Path(path)
     if not path.is_file():
-        raise InputError(f"{path}: no such measurement file")
+        raise InputError(f"{path}: " + ("a directory, not a measurement file" if path.is_dir() else
+                                        "no such measurement file"))
     size = path.stat().st_size
     if size > MAX_BYTES:
         raise InputError(f"{path}: {size} bytes; a measurement file holds at most {MAX_BYTES}")
