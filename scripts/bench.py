@@ -49,14 +49,18 @@ Sections (one function each, `bench_<section>`):
              data from the config itself; the probe layer's sigma, kappa and Seebeck numbers
              from a start away from them) under mpirun on 1 and 2 ranks: `fem_points`,
              `evaluations`, `jacobians`, `wall_1_rank_s`, `wall_2_ranks_s`, `speedup_2_ranks`,
-             `recovered` (largest relative error of a fitted value).
+             `recovered` (largest relative error of a fitted value). Run once per rank count
+             unless --repeats is given: on the default mesh (23k dofs) a calibration is ~60 branches
+             solved from rest, ~10 s CPU each (one 0 -> 1 V solve: 10.6 s CPU), so an estimated
+             ~10 min on 1 rank and ~6 min on 2; the --quick mesh (2.8k dofs): 112 points, 62 s at load 5 on 2 cores.
 
 --quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep, spice at 8x8 and 64x64,
 the calibration on a mesh 3 times coarser;
 for development and the smoke test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
 A full run takes ~10 minutes on 2 cores (netlib BLAS); the 500k-dof refinement dominates. The
-peer section adds 3 x 2 sweeps of ~15 s each on an idle machine.
+peer section adds 3 x 2 sweeps of ~15 s each on an idle machine, the calibration section an
+estimated ~16 minutes.
 The machine should be otherwise idle: each section records the load average around it.
 """
 
@@ -145,6 +149,7 @@ class Settings:
     config_path: Path = DEFAULT_CONFIG
     peer_config_path: Path = PEER_CONFIG
     quick: bool = False
+    calibration_repeats: int = 1  # one calibration is ~60 FEM branches: once per rank count unless --repeats
 
 
 # -- helpers ---------------------------------------------------------------------------
@@ -583,9 +588,9 @@ def bench_calibration(settings: Settings) -> dict:
         config_path = root / "config.yaml"
         config_path.write_text(config_to_yaml(config))
         data = synthetic_measurements(config, template, root / "data.yaml", seed=None, work_dir=root)
-        for k in range(settings.repeats):
+        for k in range(settings.calibration_repeats):
             for ranks in (1, 2):
-                say(f"  calibration: {ranks} rank(s), run {k + 1} of {settings.repeats}")
+                say(f"  calibration: {ranks} rank(s), run {k + 1} of {settings.calibration_repeats}")
                 out = root / f"out{ranks}"
                 command = [*MPIRUN, "-n", str(ranks), sys.executable, "-m", "solver", "calibrate", str(config_path),
                            str(data), "--output", str(out), "--force", "--quiet"]
@@ -790,7 +795,7 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
     settings = Settings(repeats=repeats, scales=SCALES[:2] if args.quick else SCALES,
                         sweep_points=11 if args.quick else SWEEP_POINTS,
                         config_path=args.config.resolve(), peer_config_path=args.peer_config.resolve(),
-                        quick=args.quick)
+                        quick=args.quick, calibration_repeats=args.repeats or 1)
     return args, settings
 
 
