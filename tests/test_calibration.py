@@ -188,7 +188,7 @@ def test_bad_measurements_exit_2_with_one_line(tmp_path):
 @pytest.mark.slow
 def test_two_ranks_calibrate_as_one(pair, tmp_path):
     """Identity: under mpirun -n 2 the branches are solved on both ranks (each whole, from rest,
-    on one rank), and the fitted numbers equal the serial run's."""
+    on one rank), and the fitted numbers equal the serial run's; `--ranks 2` resumes that run."""
     root, config_path, data, first = pair
     done = run_mpi(2, "calibrate", str(config_path), str(data), "--output", str(tmp_path / "mpi"), "--quiet")
     assert done.returncode == 0, done.stderr
@@ -196,6 +196,13 @@ def test_two_ranks_calibrate_as_one(pair, tmp_path):
     assert mpi["provenance"]["ranks"] == 2
     for a, b in zip(mpi["parameters"], first.data["parameters"]):
         assert a["value"] == pytest.approx(b["value"], rel=1e-9)
+    # --ranks 2 starts the mpirun itself and streams its progress; resumed, it solves nothing
+    done = run_cli("calibrate", str(config_path), str(data), "--output", str(tmp_path / "mpi"), "--ranks", "2",
+                   "--resume")
+    assert done.returncode == 0, done.stderr
+    assert "0 FEM points solved" in done.stdout and "calibration written to" in done.stdout
+    again = json.loads((tmp_path / "mpi" / "calibration.json").read_text())
+    assert again["parameters"] == mpi["parameters"] and again["fit"]["fem_points_solved"] == 0
 
 
 def test_sensitivities_of_a_product_pair_are_equal_and_kinetics_are_free(tmp_path):
