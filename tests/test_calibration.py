@@ -5,13 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 import yaml
 
-from conftest import ROOT, run_cli, run_mpi
+from conftest import MPIRUN, ROOT, child_env, run_cli, run_mpi
 
 pytest.importorskip("dolfinx")
 
@@ -251,3 +256,49 @@ def test_pulse_trains_and_a_thermal_resistance_through_the_fem(tmp_path):
     (energy,) = outcome.data["parameters"]
     assert energy["value"] == pytest.approx(0.9357142, abs=1e-5) and energy["status"] == "identified"
     assert max(abs(r["normalised"]) for r in outcome.data["residuals"]) < 1e-3
+
+
+def _rank_pid(output: Path, rank: int) -> int:
+    """The pid of MPI rank `rank` of the job writing `output` (from /proc)."""
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+            environ = (entry / "environ").read_bytes().split(b"\0")
+        except (OSError, ValueError):
+            continue
+        if str(output) in command and "mpirun" not in command and f"OMPI_COMM_WORLD_RANK={rank}".encode() in environ:
+            return int(entry.name)
+    raise AssertionError(f"no rank {rank} writing {output}")
+
+
+@pytest.mark.slow
+def test_a_frozen_rank_ends_the_calibration_naming_it(tmp_path):
+    """A worker rank stopped (SIGSTOP) mid-calibration: rank 0's watchdog (--watchdog 20 s, and
+    20 x the slowest point; a rank's first branch builds its study, so not much less) ends the
+    job within 90 s with one line naming the rank and
+    saying how to resume, instead of waiting forever; the solved points stay in the journal."""
+    config_path = cell_config(tmp_path, MATERIAL_FIT)
+    data = synthetic(tmp_path, config_path, IV_AND_T, 0, "data.yaml")
+    out = tmp_path / "frozen"
+    process = subprocess.Popen([*MPIRUN, "-n", "2", sys.executable, "-m", "solver", "calibrate", str(config_path),
+                                str(data), "--output", str(out), "--quiet", "--watchdog", "20"],
+                               cwd=ROOT, env=child_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    journal = out / ".journal.jsonl"
+    deadline = time.monotonic() + 300
+    while not (journal.exists() and len(journal.read_text().splitlines()) > 10):
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.2)
+    worker = _rank_pid(out, 1)
+    os.kill(worker, signal.SIGSTOP)
+    start = time.monotonic()
+    try:
+        _, stderr = process.communicate(timeout=120)
+    finally:
+        try:
+            os.kill(worker, signal.SIGCONT)
+        except ProcessLookupError:
+            pass
+    assert time.monotonic() - start < 90
+    assert process.returncode != 0
+    assert "rank 1 has sent nothing for" in stderr and "--resume" in stderr, stderr
+    assert len(journal.read_text().splitlines()) > 10

@@ -19,13 +19,16 @@ those of a set no other rank is on.
         pool.serve()                 # until rank 0 closes the pool
 
 A branch is solved whole, in the same way on any rank, so its numbers do not depend on the
-number of ranks or on which rank took it.
+number of ranks or on which rank took it. Rank 0 waits for messages with the sweep's watchdog
+(solver.sweep.runner.Watchdog): a rank that has sent nothing for far longer than the slowest
+point so far is stopped or hung, and the job ends naming it (the journal keeps what is solved).
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import time
 from collections import deque
 from dataclasses import dataclass
 from typing import Callable, Optional
@@ -110,14 +113,17 @@ def solve_task(cache: StudyCache, task: Task, emit: Row) -> None:
 class TaskPool:
     """Branch tasks solved on the ranks of `comm` (default COMM_WORLD)."""
 
-    def __init__(self, base: Config, comm=None):
+    def __init__(self, base: Config, comm=None, watchdog_minimum: float = 300.0):
         from mpi4py import MPI
+        from solver.sweep.runner import Watchdog
 
         self.comm = comm if comm is not None else MPI.COMM_WORLD
         self.base = base
         self.cache = StudyCache(base, MPI.COMM_SELF)
         self.points = 0  # points solved by this pool (rank 0: all ranks')
         self._last: dict[int, tuple] = {}  # rank 0: rank -> assignments of the last task it was given
+        self.watchdog = Watchdog(watchdog_minimum)
+        self.stalled = False  # a rank stopped answering: no collective call may wait for it
 
     @property
     def ranks(self) -> int:
@@ -152,6 +158,8 @@ class TaskPool:
 
         def store(key: str, drive: float, record: dict) -> None:
             self.points += 1
+            wall = record.get("wall_time_s", 0.0)
+            self.watchdog.point_took(wall if isinstance(wall, (int, float)) else 0.0)
             on_row(key, drive, record)
 
         if comm.size == 1:
@@ -162,23 +170,33 @@ class TaskPool:
 
         comm.bcast(BATCH, root=0)
         waiting = comm.size - 1  # workers not yet told that the batch is done
+        for rank in range(1, comm.size):  # each owes a request now: silence from here on counts
+            self.watchdog.heard(rank, busy=True)
         status = MPI.Status()
 
         def handle(block: bool) -> None:
             nonlocal waiting
-            while block or comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
-                message = comm.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
+            while True:
+                if block:
+                    self._wait(status)
+                elif not comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+                    return
+                message = comm.recv(source=status.Get_source(), tag=status.Get_tag(), status=status)
+                source = status.Get_source()
                 if status.Get_tag() == RESULT:
+                    self.watchdog.heard(source, busy=True)
                     store(*message)
                 elif status.Get_tag() == REQUEST:
-                    task = take(status.Get_source()) if queue and not stop() else None
-                    comm.send(task, dest=status.Get_source(), tag=WORK)
+                    task = take(source) if queue and not stop() else None
+                    comm.send(task, dest=source, tag=WORK)
+                    self.watchdog.heard(source, busy=task is not None)
                     waiting -= task is None
                 block = False
 
         def own(key: str, drive: float, record: dict) -> None:
             store(key, drive, record)
             handle(block=False)
+            self._check()
 
         for _ in range(comm.size - 1):  # every worker's first task before ours
             handle(block=True)
@@ -191,12 +209,35 @@ class TaskPool:
             handle(block=True)
         return bool(queue)
 
+    def _wait(self, status) -> None:
+        """Block until a message arrives, checking the watchdog meanwhile (polling also leaves
+        the core to the solving ranks instead of spinning in a blocking receive)."""
+        from mpi4py import MPI
+
+        while not self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+            self._check()
+            time.sleep(0.005)
+
+    def _check(self) -> None:
+        from solver.sweep.runner import StalledRank
+
+        frozen = self.watchdog.frozen()
+        if frozen is not None:
+            rank, silent = frozen
+            self.stalled = True
+            raise StalledRank(f"rank {rank} has sent nothing for {silent:.0f} s (the slowest point so far took "
+                              f"{self.watchdog.slowest:.1f} s; the limit is {self.watchdog.limit():.0f} s): it is "
+                              "stopped or hung; ending the job; the solved points are kept in the journal "
+                              "(resume with --resume)")
+
     def serve(self) -> None:
         """Ranks other than 0: solve the tasks of each batch until rank 0 closes the pool."""
         comm = self.comm
         while comm.bcast(None, root=0) == BATCH:
             while True:
                 comm.send(None, dest=0, tag=REQUEST)
+                while not comm.Iprobe(source=0, tag=WORK):  # rank 0 answers between its own points:
+                    time.sleep(0.005)                        # wait without spinning on its core
                 task = comm.recv(source=0, tag=WORK)
                 if task is None:
                     break
@@ -206,6 +247,6 @@ class TaskPool:
 
     def close(self) -> None:
         """Rank 0: release the other ranks from `serve`."""
-        if self.comm.size > 1:
+        if self.comm.size > 1 and not self.stalled:
             self.comm.bcast(STOP, root=0)
         self.cache.close()

@@ -168,15 +168,21 @@ def _candidates(config: Config, parameters: Optional[Sequence[str]], scope: str)
 
 def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] = None, scope: str = "default",
                 step: float = DEFAULT_STEP, points: int = DEFAULT_POINTS, resume: bool = False, force: bool = False,
-                comm=None, say: Callable[[str], None] = lambda text: None) -> SensitivityOutcome:
-    """Collective over `comm` (default COMM_WORLD): see the module docstring."""
+                comm=None, say: Callable[[str], None] = lambda text: None,
+                watchdog: float = 300.0) -> SensitivityOutcome:
+    """Collective over `comm` (default COMM_WORLD): see the module docstring. `watchdog` [s]: the
+    least silence of a rank that counts as frozen (solver.calibration.pool)."""
     from mpi4py import MPI
 
     import solver.fem.compat  # noqa: F401 (PETSc initialises collectively)
     from solver.sweep.runner import StopRequest
     from solver.versions import versions
 
-    comm = comm if comm is not None else MPI.COMM_WORLD
+    if comm is None:
+        from solver.sweep.driver import check_one_communicator
+
+        comm = MPI.COMM_WORLD
+        check_one_communicator(comm.size)  # N one-rank jobs from a misconfigured launcher: refused
     started = time.perf_counter()
     if not 0 < step <= 0.5:
         raise InputError(f"sensitivity: step {step}: expected 0 < step <= 0.5 (a relative change in ln p)")
@@ -225,7 +231,7 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
     error = comm.bcast(error, root=0)
     if error is not None:
         raise error
-    pool = TaskPool(config, comm)
+    pool = TaskPool(config, comm, watchdog)
     pool.start()
     if comm.rank != 0:
         pool.serve()
@@ -295,7 +301,8 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
     finally:
         pool.close()
         journal.close()
-    comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
+    if not pool.stalled:  # a stalled rank never joins: the error ends the job (solver.cli)
+        comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
     if error is not None:
         raise error
     return SensitivityOutcome(data, files)

@@ -30,6 +30,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--resume", action="store_true", help="continue a stored study (its solved points)")
     parser.add_argument("--ranks", type=int, default=1, metavar="N",
                         help="run as `mpirun -n N` (default 1: this process, or the ranks it runs on)")
+    parser.add_argument("--watchdog", type=float, default=300.0, metavar="SECONDS",
+                        help="under MPI, end the job when a rank has sent nothing for this long and for 20x the "
+                             "slowest point so far (a stopped or hung rank; default 300)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -38,6 +41,8 @@ def run(args: argparse.Namespace) -> int:
 
     if args.ranks < 1:
         raise InputError("--ranks: must be at least 1")
+    if not args.watchdog > 0:
+        raise InputError("--watchdog: must be a positive number of seconds")
     if args.all and args.parameter:
         raise InputError("sensitivity: --all and --parameter exclude each other")
     config = load_config_from_args(args)
@@ -48,7 +53,8 @@ def run(args: argparse.Namespace) -> int:
 
         flags = (["--all"] * args.all + [f"--parameter={p}" for p in args.parameter]
                  + ["--step", repr(args.step), "--points", str(args.points)]
-                 + ["--resume"] * args.resume + ["--force"] * args.force + ["--quiet"] * args.quiet)
+                 + ["--resume"] * args.resume + ["--force"] * args.force + ["--quiet"] * args.quiet
+                 + ["--watchdog", repr(args.watchdog)])
         run_under_mpirun("sensitivity", config, out, args.ranks, flags, report)
         return 0
     from solver.calibration.sensitivity import sensitivity
@@ -56,5 +62,5 @@ def run(args: argparse.Namespace) -> int:
 
     configure()
     sensitivity(config, out, args.parameter or None, "all" if args.all else "default", args.step, args.points,
-                resume=args.resume, force=args.force, say=report)
+                resume=args.resume, force=args.force, say=report, watchdog=args.watchdog)
     return 0

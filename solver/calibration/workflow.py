@@ -36,15 +36,21 @@ class CalibrationOutcome:
 
 
 def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: bool = False,
-              force: bool = False, comm=None, say: Callable[[str], None] = lambda text: None) -> CalibrationOutcome:
-    """Collective over `comm` (default COMM_WORLD); see the module docstring."""
+              force: bool = False, comm=None, say: Callable[[str], None] = lambda text: None,
+              watchdog: float = 300.0) -> CalibrationOutcome:
+    """Collective over `comm` (default COMM_WORLD); see the module docstring. `watchdog` [s]: the
+    least silence of a rank that counts as frozen (solver.calibration.pool)."""
     from mpi4py import MPI
 
     import solver.fem.compat  # noqa: F401 (PETSc initialises collectively: on every rank, first)
     from solver.sweep.runner import StopRequest
     from solver.versions import versions
 
-    comm = comm if comm is not None else MPI.COMM_WORLD
+    if comm is None:
+        from solver.sweep.driver import check_one_communicator
+
+        comm = MPI.COMM_WORLD
+        check_one_communicator(comm.size)  # N one-rank jobs from a misconfigured launcher: refused
     started = time.perf_counter()
     out = Path(out)
     measurements = load_measurements(measurements_path)
@@ -63,7 +69,7 @@ def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: 
     error = comm.bcast(error, root=0)
     if error is not None:
         raise error
-    pool = TaskPool(config, comm)
+    pool = TaskPool(config, comm, watchdog)
     pool.start()
     if comm.rank != 0:
         pool.serve()
@@ -111,7 +117,8 @@ def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: 
     finally:
         pool.close()
         journal.close()
-    comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
+    if not pool.stalled:  # a stalled rank never joins: the error ends the job (solver.cli)
+        comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
     if error is not None:
         raise error
     return CalibrationOutcome(data, files)
