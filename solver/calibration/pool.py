@@ -210,8 +210,7 @@ class TaskPool:
         return bool(queue)
 
     def _wait(self, status) -> None:
-        """Block until a message arrives, checking the watchdog meanwhile (polling also leaves
-        the core to the solving ranks instead of spinning in a blocking receive)."""
+        """Block until a message arrives, checking the watchdog meanwhile."""
         from mpi4py import MPI
 
         while not self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
@@ -236,8 +235,6 @@ class TaskPool:
         while comm.bcast(None, root=0) == BATCH:
             while True:
                 comm.send(None, dest=0, tag=REQUEST)
-                while not comm.Iprobe(source=0, tag=WORK):  # rank 0 answers between its own points:
-                    time.sleep(0.005)                        # wait without spinning on its core
                 task = comm.recv(source=0, tag=WORK)
                 if task is None:
                     break
