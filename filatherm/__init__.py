@@ -11,7 +11,10 @@ The public Python API (docs/api.md); the code lives in the `solver` package.
 
 from solver import __version__
 from solver.api import (
+    CalibrationResult,
     CrossbarResult,
+    FittedParameter,
+    SensitivityResult,
     Fields,
     FitResult,
     PulseResult,
@@ -19,12 +22,14 @@ from solver.api import (
     SweepResult,
     TrainingResult,
     Value,
+    calibrate,
     configure,
     crossbar,
     fit,
     load_config,
     pulse,
     pulses,
+    sensitivity,
     solve,
     sweep,
     train,
@@ -35,6 +40,8 @@ from solver.errors import ConfigError, FilathermError, InputError
 
 __all__ = [
     "__version__", "configure", "load_config", "solve", "pulse", "sweep", "fit", "pulses", "crossbar", "train",
+    "calibrate", "sensitivity",
     "Config", "CompactModel", "Value", "Fields", "SolveResult", "PulseResult", "SweepResult", "FitResult",
-    "CrossbarResult", "TrainingResult", "FilathermError", "InputError", "ConfigError",
+    "CrossbarResult", "TrainingResult", "CalibrationResult", "FittedParameter", "SensitivityResult",
+    "FilathermError", "InputError", "ConfigError",
 ]

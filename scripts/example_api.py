@@ -1,4 +1,5 @@
-"""The Python API in one script (docs/api.md): solve, sweep, fit, pulses, crossbar, train.
+"""The Python API in one script (docs/api.md): solve, sweep, fit, pulses, crossbar, train,
+calibrate, sensitivity.
 
     .venv/bin/python scripts/example_api.py [OUTPUT_DIR]
 
@@ -17,6 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import filatherm  # noqa: E402
+import yaml  # noqa: E402
 
 COARSE = {"mesh.size": 5.0, "mesh.filament_size": 0.5, "mesh.refine_distance": 20.0,
           "sweep.voltage": {"start": -1.5, "stop": 1.5, "num": 13},
@@ -55,6 +57,28 @@ def main(output: Path) -> int:
     nets = filatherm.train(output / "coarse")
     for device, (mean, std) in nets.final_accuracy.items():
         print(f"training, {device}: {100 * mean:.1f} % test accuracy")
+
+    # Calibration: the probe layer's thermal conductivity, started 30 % low, fitted to the probe
+    # temperatures the sweep found at +-1 V in each state (so it must come back to the config's).
+    probe = config.kinetics.probe
+    material = next(layer.material for layer in config.geometry.layers if layer.name == config.probes[probe].layer)
+    kappa = f"materials.{material}.thermal_conductivity.value"
+    truth = config.materials[material].thermal_conductivity.value
+    rows = [{"state": float(N), "voltage": float(v), "temperature": float(T), "uncertainty": 5.0}
+            for N, v, T in zip(table["parameters/state.value"], table["voltage_applied"],
+                               table[f"probes/{probe}/T_mean"]) if abs(abs(v) - 1.0) < 1e-9]
+    (output / "measured.yaml").write_text(yaml.safe_dump({"temperature": rows}))
+    fit_kappa = filatherm.load_config(ROOT / "configs" / "default.yaml", {
+        **COARSE, "calibration.parameters": [{"path": kappa, "bounds": [truth / 5, truth * 5], "initial": 0.7 * truth}]})
+    calibrated = filatherm.calibrate(fit_kappa, output / "measured.yaml", output / "calibration")
+    found = calibrated.parameters[kappa]
+    print(f"calibration: {kappa} = {found.value} +- {found.std_error} (config: {truth:g}), "
+          f"{calibrated.fem_points_solved} FEM points")
+
+    # Which of two numbers moves the headline figures more (no data needed)?
+    ranked = filatherm.sensitivity(config, output / "sensitivity", parameters=[kappa, "geometry.radius"], points=5)
+    print("sensitivity: " + ", ".join(f"{p}: d ln V_write+ / d ln p = {ranked.sensitivities[p]['V_write_positive']:+.3g}"
+                                      for p in ranked.ranking))
     return 0
 
 

@@ -11,10 +11,13 @@
     arrays = filatherm.crossbar("results/mine")            # CrossbarResult
     nets = filatherm.train("results/mine")                 # TrainingResult
     response = filatherm.pulses("results/mine")            # PulseResponse (device with a state)
+    cal = filatherm.calibrate(config, "data.yaml", "out/cal")   # CalibrationResult
+    sens = filatherm.sensitivity(config, "out/sens")       # SensitivityResult
 
 Every function takes and returns typed objects; values carry their unit (`Value`), arrays are
-numpy. Files are written only by `sweep`, `fit`, `pulses`, `crossbar`, `train` and `pulse`, into the
-directory given. Errors in the input raise solver.errors.InputError with a one-line message.
+numpy. Files are written only by `sweep`, `fit`, `pulses`, `crossbar`, `train`, `pulse`,
+`calibrate` and `sensitivity`, into the directory given. Errors in the input raise
+solver.errors.InputError with a one-line message.
 """
 
 from __future__ import annotations
@@ -142,6 +145,51 @@ class FitResult:
     @property
     def model(self):
         return self.models[0]
+
+
+@dataclass(frozen=True)
+class FittedParameter:
+    """A calibrated number: its value, standard error (None: not identified by the data) and
+    status (`identified`, `at bound`, `not identified`)."""
+
+    path: str
+    value: Value
+    std_error: Optional[Value]
+    status: str
+
+
+@dataclass(frozen=True)
+class CalibrationResult:
+    """A calibration (calibration.json): fitted parameters, their correlations, the fit's
+    chi-square, the residuals, the calibrated config and the warnings."""
+
+    parameters: dict[str, FittedParameter]   # by key path
+    correlation: np.ndarray                  # in the order of `parameters` (NaN: not identified)
+    chi2: float
+    dof: int
+    residuals: list[dict]                    # per measured value (calibration.json "residuals")
+    warnings: list[str]
+    calibrated_config: Path
+    fem_points_solved: int
+    files: list[Path]
+    data: dict = field(repr=False)
+
+    @property
+    def unidentified(self) -> list[str]:
+        return [path for path, p in self.parameters.items() if p.status == "not identified"]
+
+
+@dataclass(frozen=True)
+class SensitivityResult:
+    """Headline figures at the config's values and their normalised sensitivities
+    d ln y / d ln p per parameter (key path), ranked (largest first)."""
+
+    figures: dict[str, Optional[Value]]
+    sensitivities: dict[str, dict[str, Optional[float]]]
+    ranking: list[str]
+    fem_points_solved: int
+    files: list[Path]
+    data: dict = field(repr=False)
 
 
 @dataclass(frozen=True)
@@ -300,3 +348,77 @@ def train(results: Union[str, Path], overrides: Iterable[str] = (), force: bool 
     final = {device: (run["final_mean"], run["final_std"]) for device, run in data["devices"].items()}
     curves = {device: np.array(run["test_accuracy"]) for device, run in data["devices"].items()}
     return TrainingResult(final, curves, files)
+
+
+def calibrate(config: Config, measurements: Union[str, Path], output: Union[str, Path], ranks: int = 1,
+              resume: bool = False, force: bool = False) -> CalibrationResult:
+    """Fit `config.calibration.parameters` to a measurement file (docs/measurements.md) and write
+    OUTPUT/calibration.json, calibrated.yaml, residuals.png and summary.md. `ranks` > 1 runs
+    `mpirun -n ranks` as a child process; `resume` continues from OUTPUT's solved points,
+    `force` starts over."""
+    import json
+
+    out = Path(output)
+    if ranks > 1:
+        from solver.calibration.launch import run_under_mpirun
+
+        flags = ["--resume"] * resume + ["--force"] * force + ["--quiet"]
+        run_under_mpirun("calibrate", config, out, ranks, [str(Path(measurements).resolve()), *flags])
+        data = json.loads((out / "calibration.json").read_text())
+        files = [out / name for name in ("calibration.json", "calibrated.yaml", "residuals.png", "summary.md")]
+    else:
+        from solver.calibration.workflow import calibrate as run
+
+        configure()
+        outcome = run(config, measurements, out, resume=resume, force=force)
+        data, files = outcome.data, outcome.files
+    return _calibration_result(data, out, files)
+
+
+def _calibration_result(data: dict, out: Path, files: list[Path]) -> CalibrationResult:
+    parameters = {}
+    for entry in data["parameters"]:
+        error = entry["std_error"]
+        parameters[entry["path"]] = FittedParameter(entry["path"], Value(entry["value"], entry["unit"]),
+                                                    None if error is None else Value(error, entry["unit"]),
+                                                    entry["status"])
+    matrix = np.array([[np.nan if v is None else v for v in row] for row in data["correlation"]["matrix"]])
+    fit = data["fit"]
+    return CalibrationResult(parameters, matrix, fit["chi2"], fit["dof"], data["residuals"], data["warnings"],
+                             out / data["calibrated_config"], fit["fem_points_solved"], files, data)
+
+
+def sensitivity(config: Config, output: Union[str, Path], parameters: Optional[Iterable[str]] = None,
+                all_parameters: bool = False, step: float = 0.05, points: int = 8, ranks: int = 1,
+                resume: bool = False, force: bool = False) -> SensitivityResult:
+    """Normalised local sensitivities of the headline figures (V_write, T at V_write, the
+    half-select ratio per polarity, the polarity asymmetry; with a state the conductance window)
+    to `parameters` (key paths; default a small set, `all_parameters` every material, geometry
+    and kinetics number): central differences with each parameter times exp(+-step), one coarse
+    sweep (`points` voltages per polarity) per perturbation. Writes OUTPUT/sensitivity.json,
+    sensitivity.md and tornado.png."""
+    import json
+
+    out = Path(output)
+    parameters = list(parameters or ())
+    if ranks > 1:
+        from solver.calibration.launch import run_under_mpirun
+
+        flags = (["--all"] * all_parameters + [f"--parameter={p}" for p in parameters]
+                 + ["--step", repr(step), "--points", str(points)] + ["--resume"] * resume
+                 + ["--force"] * force + ["--quiet"])
+        run_under_mpirun("sensitivity", config, out, ranks, flags)
+        data = json.loads((out / "sensitivity.json").read_text())
+        files = [out / name for name in ("sensitivity.json", "sensitivity.md", "tornado.png")]
+    else:
+        from solver.calibration.sensitivity import sensitivity as run
+
+        configure()
+        outcome = run(config, out, parameters or None, "all" if all_parameters else "default", step, points,
+                      resume=resume, force=force)
+        data, files = outcome.data, outcome.files
+    figures = {name: None if entry["value"] is None else Value(entry["value"], entry["unit"])
+               for name, entry in data["figures"].items()}
+    rows = data["parameters"]
+    return SensitivityResult(figures, {row["path"]: row["sensitivity"] for row in rows},
+                             [row["path"] for row in rows], data["cost"]["fem_points_solved"], files, data)

@@ -170,6 +170,8 @@ VERBS: dict[str, tuple[str, str]] = {
     "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),
     "train": ("solver.crossbar.train_command", "hardware-aware training on crossbars of the fitted device"),
     "spice-array": ("solver.spice.command", "one parallel update of a crossbar in ngspice, with line resistance"),
+    "calibrate": ("solver.calibration.command", "fit a cell's parameters to measured device data -> calibration/"),
+    "sensitivity": ("solver.calibration.sensitivity_command", "sensitivity of the headline figures to every parameter"),
 }
 
 

@@ -12,6 +12,7 @@ from conftest import DEFAULT_CONFIG, ROOT, child_env
 pytest.importorskip("dolfinx")
 
 
+@pytest.mark.slow
 def test_the_documented_example_runs_end_to_end(tmp_path):
     done = subprocess.run([sys.executable, str(ROOT / "scripts" / "example_api.py"), str(tmp_path)],
                           capture_output=True, text=True, timeout=900, env=child_env(), cwd=ROOT)
@@ -21,6 +22,7 @@ def test_the_documented_example_runs_end_to_end(tmp_path):
     assert "sweep: 39 points, 39 converged; current in A" in out
     assert "distinguishable states up / down" in out
     assert "V_write = +" in out and "training, fitted:" in out
+    assert "calibration: materials." in out and "sensitivity: " in out
     assert (tmp_path / "coarse" / "model" / "compact_model.json").exists()
     assert (tmp_path / "coarse" / "pulses" / "pulses.json").exists()
 

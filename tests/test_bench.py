@@ -201,3 +201,21 @@ def test_quick_spice_bench_writes_the_wall_ratio_and_ir_drop_throughput(tmp_path
     for key in ("ngspice_8x8_s", "numpy_8x8_s", "wall_ratio", "ir_drop_64_updates_per_s"):
         assert set(spice[key]) == {"median", "min", "max"} and spice[key]["min"] > 0
     assert spice["bench"]["quick"] is True
+
+
+@pytest.mark.slow
+def test_quick_calibration_bench_counts_solves_and_recovers_the_config(tmp_path, default_raw):
+    """Smoke test of the calibration section on a coarse default device: the keys issue 19 names
+    (FEM points, walls on 1 and 2 ranks) and, the data being the config's own noise-free
+    predictions, the fitted values back at the config's to the fit's tolerance."""
+    default_raw["mesh"].update(size=6, filament_size=0.4)
+    config = write_yaml(tmp_path / "coarse.yaml", default_raw)
+    output = tmp_path / "bench.json"
+    done = run_bench("--quick", "--only", "calibration", "--config", str(config), "--output", str(output),
+                     timeout=900)
+    assert done.returncode == 0, done.stderr
+    section = json.loads(output.read_text())["calibration"]
+    assert len(section["parameters"]) == 3 and section["fem_points"] > 0 and section["dofs"] > 0
+    for key in ("wall_1_rank_s", "wall_2_ranks_s", "speedup_2_ranks"):
+        assert set(section[key]) == {"median", "min", "max"} and section[key]["min"] > 0
+    assert section["recovered"] < 1e-4

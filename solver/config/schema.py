@@ -24,6 +24,7 @@ from pydantic import (
 )
 
 from solver.base import Name, NonNegative, Positive, StrictModel
+from solver.config.calibration import Calibration
 from solver.materials.kinetics import Kinetics
 from solver.materials.laws import ConstantLaw, law_union, number_as_constant
 
@@ -812,6 +813,8 @@ class Config(Model):
     pulses: Pulses = Field(default_factory=Pulses, description="pulse response of a device with a state")
     crossbar: Crossbar = Field(default_factory=Crossbar, description="compact crossbar model")
     training: Training = Field(default_factory=Training, description="hardware-aware training")
+    calibration: Calibration = Field(default_factory=Calibration,
+                                     description="what `filatherm calibrate` fits (docs/measurements.md)")
     solver: Solver = Field(default_factory=Solver, description="discretisation and nonlinear solver")
 
     @model_validator(mode="before")
