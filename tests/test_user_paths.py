@@ -46,11 +46,12 @@ def test_run_on_two_ranks_completes_on_a_fresh_directory(tmp_path):
     mpirun of the sweep must still start (a clean environment) and finish."""
     out = tmp_path / "fresh" / "run"
     result = run_cli("run", str(DEFAULT_CONFIG), "--ranks", "2", "--output", str(out), *COARSE,
-                     "--set", "sweep.voltage={start: -1.5, stop: 1.5, num: 13}", timeout=1500)
+                     "--set", "sweep.voltage={start: -1.5, stop: 1.5, num: 13}",
+                     "--set", "sweep.parameters={state.value: [7.0e24, 1.64e25, 3.77e25]}", timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "[2/8] sweep: " in result.stdout and "2 ranks" in (out / "pipeline.json").read_text()
+    assert re.search(r"\[2/\d+\] sweep: ", result.stdout) and "2 ranks" in (out / "pipeline.json").read_text()
     table = read_sweep(out / "sweep.h5")
-    assert len(table) == 13 and set(table["status"]) == {"ok"}
+    assert len(table) == 13 * 3 and set(table["status"]) == {"ok"}
     assert (out / "report" / "summary.md").exists()
 
 
@@ -59,14 +60,15 @@ def test_run_on_two_ranks_completes_on_a_fresh_directory(tmp_path):
 
 @pytest.mark.slow
 def test_a_parameter_sweep_is_a_family_through_fit_crossbar_train_and_report(tmp_path):
-    """Two oxide thicknesses x 13 voltages: one model per thickness named by it (with its own
+    """Two oxide thicknesses x 13 voltages of the static cell (a device without a state, so
+    that each thickness is one device): one model per thickness named by it (with its own
     config, Verilog-A and aihwkit device), crossbar and training for both, one line per
     thickness in the figures and a table of both in summary.md; a hand-edited summary.md is
     not overwritten without --force."""
     out = tmp_path / "family"
     family = ["--set", 'sweep.parameters={"geometry.layers[1].thickness": [4, 6]}',
               "--set", "sweep.voltage={start: -1.5, stop: 1.5, num: 13}"]
-    result = run_cli("run", str(DEFAULT_CONFIG), "--output", str(out), *COARSE, *family, timeout=1500)
+    result = run_cli("run", str(STATIC_CONFIG), "--output", str(out), *COARSE, *family, timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
     roots = {4.0: out, 6.0: out / "variants" / "thickness=6"}
     write_voltages = {}
@@ -87,7 +89,7 @@ def test_a_parameter_sweep_is_a_family_through_fit_crossbar_train_and_report(tmp
     assert pulse["pulse_amplitude"] == pytest.approx(write_voltages[4.0])  # the primary variant's
 
     (out / "report" / "summary.md").write_text(summary + "\nmy notes\n")
-    again = run_cli("run", str(DEFAULT_CONFIG), "--output", str(out), *COARSE, *family,
+    again = run_cli("run", str(STATIC_CONFIG), "--output", str(out), *COARSE, *family,
                     "--set", "training.hidden=9", timeout=900)
     assert "summary.md: changed since" in one_line_error(again)
     assert (out / "report" / "summary.md").read_text().endswith("my notes\n")
