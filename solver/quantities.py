@@ -59,8 +59,9 @@ STEADY = (
     Quantity("current", "A", "current into the driven terminal, from the reaction of the charge equation",
              lambda s: s.current, required=True),
     Quantity("resistance", "Ohm", "voltage_device / current", lambda s: _ratio(s.voltage_device, s.current)),
-    Quantity("power", "W", "electrical power into the cell, voltage_device x current",
-             lambda s: s.voltage_device * s.current, required=True),
+    Quantity("power", "W", "electrical power into the cell: voltage_device x current (with terminals at "
+             "fractions of it: the sum of potential x current over the terminals)",
+             lambda s: s.power, required=True),
     Quantity("T_max", "K", "hottest temperature in the cell", lambda s: s.hottest[0], required=True),
 )
 # The hottest point's coordinates: one column per axis of the coordinate system (T_max_r,
@@ -72,7 +73,7 @@ BALANCES = (
              "T is fixed plus the convective flux", lambda s: s.heat_out),
     Quantity("energy_balance", "1", "|power - heat_out| / |power|: how well the discrete system is "
              "solved (an identity of Newton convergence, not a check of the physics)",
-             lambda s: _ratio(abs(s.voltage_device * s.current - s.heat_out), abs(s.voltage_device * s.current))
+             lambda s: _ratio(abs(s.power - s.heat_out), abs(s.power))
              if s.current != 0 else 0.0),
 )
 

@@ -15,6 +15,10 @@ the cells touching the top electrode).
 
 Convergence is judged on the full Newton direction in physical units (see `direction_size`),
 which keeps the meaning of rtol/atol independent of how large currents and heat flows are.
+
+With `pc_type: fieldsplit` (the 3D default, solver.config.schema.ITERATIVE_PETSC) the splits
+are the fields: `phi` (the phi0 dofs and U) and `T`, index sets in the augmented matrix's
+numbering, so each block gets its own preconditioner (algebraic multigrid).
 """
 
 from __future__ import annotations
@@ -49,6 +53,7 @@ class NewtonResult:
     iterations: int
     reason: str
     nonfinite: bool = False  # the residual became non-finite or an iterate unphysical (T <= 0)
+    linear_iterations: int = 0  # Krylov iterations of all Newton steps (0 with a direct solver)
 
 
 class BorderedNewton:
@@ -104,6 +109,10 @@ class BorderedNewton:
         self.snes.setLineSearchPreCheck(self._record_direction)
         self.snes.setFromOptions()
         self.snes.setTolerances(max_it=max_it)
+        self._split_index_sets = []
+        pc = self.snes.getKSP().getPC()
+        if pc.getType() == PETSc.PC.Type.FIELDSPLIT:
+            self._set_field_splits(pc)
 
     # -- structure -----------------------------------------------------------------------
 
@@ -142,6 +151,20 @@ class BorderedNewton:
         A.setLGMap(*lgmap)
         A.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
         return A
+
+    def _set_field_splits(self, pc) -> None:
+        """Splits `phi` (phi0 and the scalar U, row N on the last rank) and `T`, in global
+        numbering: the augmented matrix's rows on a rank are its DOLFINx-owned dofs (plus N)."""
+        start = self.u.function_space.dofmap.index_map.local_range[0]
+        splits = []
+        for name in ("phi", "T"):
+            rows = start + np.sort(self.field_dofs[name]).astype(np.int64)
+            if name == "phi" and self.owns_scalar:
+                rows = np.append(rows, self.n_global)
+            index_set = PETSc.IS().createGeneral(rows.astype(PETSc.IntType), comm=self.comm)
+            splits.append((name, index_set))
+        pc.setFieldSplitIS(*splits)
+        self._split_index_sets = [index_set for _, index_set in splits]
 
     # -- state ---------------------------------------------------------------------------
 
@@ -257,7 +280,8 @@ class BorderedNewton:
             self._have_jacobian = False
             retry = self._solve_once()
             result = NewtonResult(retry.converged, result.iterations + retry.iterations, retry.reason,
-                                  result.nonfinite or retry.nonfinite)
+                                  result.nonfinite or retry.nonfinite,
+                                  result.linear_iterations + retry.linear_iterations)
         if not result.converged or result.iterations > CHORD_MAX_ITERATIONS:
             self._have_jacobian = False
         return result
@@ -273,12 +297,13 @@ class BorderedNewton:
             self.snes.solve(None, self.x)
         except PETSc.Error as err:
             self._push(self.x)
-            return NewtonResult(False, self.snes.getIterationNumber(), f"PETSc error {err.ierr}", self._nonfinite)
+            return NewtonResult(False, self.snes.getIterationNumber(), f"PETSc error {err.ierr}", self._nonfinite,
+                                self.snes.getLinearSolveIterations())
         self._push(self.x)
         reason = self.snes.getConvergedReason()
         nonfinite = self._nonfinite or reason == PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
         return NewtonResult(reason > 0, self.snes.getIterationNumber(), _reason_name(reason),
-                            nonfinite and reason <= 0)
+                            nonfinite and reason <= 0, self.snes.getLinearSolveIterations())
 
     def destroy(self) -> None:
         options = PETSc.Options()
@@ -286,6 +311,8 @@ class BorderedNewton:
             options.delValue(key)
         self.snes.destroy()
         self.A.destroy()
+        for index_set in self._split_index_sets:
+            index_set.destroy()
 
 
 def _max_op():
