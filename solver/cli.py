@@ -122,11 +122,12 @@ VERBS: dict[str, tuple[str, str]] = {
     "fit": ("solver.compact.command", "fit the compact model to RESULTS_DIR/sweep.h5"),
     "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),
     "train": ("solver.crossbar.train_command", "hardware-aware training on crossbars of the fitted device"),
+    "crosstalk": ("solver.crosstalk.command", "thermal crosstalk on a 3D tile: per-cell T and rates, coupling matrix"),
 }
 
 
 # Verbs that run the FEM (they need solver.fem.compat.configure first).
-FEM_VERBS = ("mesh", "solve", "sweep", "run")
+FEM_VERBS = ("mesh", "solve", "sweep", "run", "crosstalk")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -578,6 +578,27 @@ class Training(Model):
     )
 
 
+CROSSTALK_CASES = ("one_cell", "row", "column", "all_half")
+
+
+class Crosstalk(Model):
+    """`filatherm crosstalk` (solver.crosstalk): biasing cases solved on the tile at several
+    pitches, every cell's probe temperature and switching rate, the coupling matrix and the
+    disturbance it adds. The biasing scheme is crossbar.scheme (V/2 or V/3)."""
+
+    device: Name = Field(default="default", description="results/<device>/model/compact_model.json is the "
+                         "compact model of the matching axisymmetric cell (--model overrides)")
+    pitches: tuple[Positive, ...] = Field(default=(50.0, 100.0, 200.0, 400.0), min_length=1, max_length=20,
+                                          description="tile pitches to solve (config units)")
+    polarity: Literal["positive", "negative"] = Field(default="positive", description="polarity of the pulses")
+    voltage: Optional[float] = Field(default=None, description="full pulse amplitude V [V], signed; default: "
+                                     "the compact model's V_write of the polarity")
+    cases: tuple[Literal["one_cell", "row", "column", "all_half"], ...] = Field(
+        default=CROSSTALK_CASES, min_length=1, description="one_cell: the middle cell at V, its row and column "
+        "half-selected; row: the middle row at V, the rest at V/2 (V/3); column: the middle column at V; "
+        "all_half: every cell at V/2 (V/3)")
+
+
 class Newton(Model):
     rtol: Positive = Field(default=1.0e-8, description="converged when every field's Newton update is "
                                                         "below rtol x its magnitude ...")
@@ -647,6 +668,7 @@ class Config(Model):
     kinetics: Optional[Kinetics] = Field(default=None, description="switching kinetics (needed by fit and run)")
     crossbar: Crossbar = Field(default_factory=Crossbar, description="compact crossbar model")
     training: Training = Field(default_factory=Training, description="hardware-aware training")
+    crosstalk: Crosstalk = Field(default_factory=Crosstalk, description="thermal crosstalk study on a tile")
     solver: Solver = Field(default_factory=Solver, description="discretisation and nonlinear solver")
 
     @model_validator(mode="before")

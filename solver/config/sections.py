@@ -27,6 +27,7 @@ SECTIONS: dict[str, str] = {
     "kinetics": "fit",
     "crossbar": "crossbar",
     "training": "training",
+    "crosstalk": "crosstalk",  # which tile solves `filatherm crosstalk` makes, from its own config
 }
 
 MESH = tuple(name for name, stage in SECTIONS.items() if stage == "mesh")

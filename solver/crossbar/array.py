@@ -48,10 +48,13 @@ NOISE_FLOOR = 1e-13
 class CrossbarArray:
     """Weights of shape (..., rows, cols) on devices of one technology; `half_select=False`
     gives the same devices without any response to half- and unselected pulses (a reference
-    that isolates what disturbance costs)."""
+    that isolates what disturbance costs). `select_gain` (broadcast against the weights)
+    multiplies each device's half-select step: the rate increase its neighbours' heat causes
+    (solver.crosstalk), for one fixed pattern of selected lines."""
 
     def __init__(self, device: DeviceModel, shape: tuple[int, ...], scheme: str,
-                 rng: np.random.Generator, initial: float = 0.0, half_select: bool = True):
+                 rng: np.random.Generator, initial: float = 0.0, half_select: bool = True,
+                 select_gain: Optional[np.ndarray] = None):
         if scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {scheme!r}")
         self.device = device
@@ -66,8 +69,9 @@ class CrossbarArray:
         self._factors = {}
         for polarity in (1, -1):
             v = device.write_voltage(polarity)
+            gain = 1.0 if select_gain is None else select_gain
             factors = {"full": device.pulse_factors(v, prefactor),
-                       "select": device.pulse_factors(fraction * v, prefactor)}
+                       "select": device.pulse_factors(fraction * v, prefactor * gain)}
             if scheme == "v_third":
                 factors["unselected"] = device.pulse_factors(-v / 3.0, prefactor)
             self._factors[polarity] = factors

@@ -1,0 +1,94 @@
+"""crosstalk.png: neighbour heating and rate increase of a half-selected cell versus pitch, the
+disturbance they add, and the probe temperatures of the tile at the densest pitch."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from solver.io import atomic_path
+
+CASE_STYLE = {"row": ("tab:red", "a selected row next to it"), "column": ("tab:orange", "a selected column next to it"),
+              "one_cell": ("tab:blue", "one selected cell next to it"), "all_half": ("tab:green", "every cell at V/2")}
+SCHEME_LABEL = {"v_half": "V/2", "v_third": "V/3"}
+
+
+def plot_crosstalk(path: Path, data: dict) -> Path:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    pitches = [p for p in data["pitches"] if "half_selected" in p]
+    unit = data["tile"]["units"]
+    half = SCHEME_LABEL[data["scheme"]]
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8.5), constrained_layout=True)
+    heat_ax, rate_ax, disturb_ax, map_ax = axes.ravel()
+    x = np.array([p["pitch"] for p in pitches])
+    for case, (colour, label) in CASE_STYLE.items():
+        points = [(p["pitch"], p["half_selected"][case]) for p in pitches if case in p["half_selected"]]
+        if not points:
+            continue
+        xs = [pitch for pitch, _ in points]
+        heat_ax.plot(xs, [h["neighbour_heating"] for _, h in points], "-o", color=colour,
+                     label=label.replace("V/2", half))
+        rate_ax.semilogy(xs, [h["rate_increase"] for _, h in points], "-o", color=colour,
+                         label=label.replace("V/2", half))
+        if case == "row":
+            for pitch, h in points:
+                rate_ax.annotate(f"x{h['rate_increase']:.3g}", (pitch, h["rate_increase"]),
+                                 textcoords="offset points", xytext=(6, -12), fontsize=9, color=colour)
+    for ax in (heat_ax, rate_ax):
+        ax.set_xscale("log")
+        ax.set_xticks(x)
+        ax.set_xticklabels([f"{v:g}" for v in x])
+        ax.set_xlabel(f"pitch [{unit}]")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=8, title=f"half-selected cell at {half}, with", title_fontsize=8, loc="lower left")
+    heat_ax.set_ylabel("heating from the neighbours, probe T [K]")
+    heat_ax.set_title(f"{data['tile']['rows']}x{data['tile']['cols']} tile, V = {data['voltage']:.3g} V")
+    rate_ax.set_ylabel("switching-rate increase factor [1]")
+    rate_ax.set_title("rate with / without the neighbours' heat (compact model)")
+
+    disturbed = [p for p in pitches if "disturbance" in p]
+    if disturbed:
+        xs = [p["pitch"] for p in disturbed]
+        floor = 1e-18
+        for label, style in (("without", "--s"), ("with", "-o")):
+            disturb_ax.loglog(xs, [max(p["disturbance"][f"max_half_selected_{label}"], floor) for p in disturbed],
+                              style, color="tab:blue" if label == "with" else "0.4",
+                              label=f"{label} neighbour heating")
+        pulses = disturbed[0]["disturbance"]["pulses"]
+        disturb_ax.set_xticks(xs)
+        disturb_ax.set_xticklabels([f"{v:g}" for v in xs])
+        disturb_ax.set_xlabel(f"pitch [{unit}]")
+        disturb_ax.set_ylabel("max |w - w0| / (w_max - w_min)")
+        disturb_ax.set_title(f"half-selected devices after {pulses} pulses (crossbar model)")
+        disturb_ax.grid(alpha=0.3, which="both")
+        disturb_ax.legend(fontsize=8)
+
+    densest = min(pitches, key=lambda p: p["pitch"]) if pitches else None
+    name = None
+    if densest is not None:
+        name = next((name for name in ("row", "one_cell", "column", "all_half")
+                     if densest["cases"].get(name, {}).get("status") == "ok"), None)
+    if name is not None:
+        case = densest["cases"][name]
+        T = np.array(case["T_probe"])
+        image = map_ax.imshow(T, origin="lower", cmap="inferno")
+        for (i, j), value in np.ndenumerate(T):
+            map_ax.text(j, i, f"{value:.0f} K\n{case['voltage'][i][j]:+.2f} V", ha="center", va="center",
+                        fontsize=8, color="white" if value < T.min() + 0.6 * np.ptp(T) else "black")
+        map_ax.set_xlabel("column (bit line)")
+        map_ax.set_ylabel("row (word line)")
+        map_ax.set_xticks(range(T.shape[1]))
+        map_ax.set_yticks(range(T.shape[0]))
+        map_ax.set_title(f"probe T and cell voltage, case '{name}', pitch {densest['pitch']:g} {unit}")
+        fig.colorbar(image, ax=map_ax, label="probe temperature [K]")
+    else:
+        map_ax.axis("off")
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return path
