@@ -65,6 +65,7 @@ def generate(config: Config, gmsh) -> CellModel:
 
     name_groups(gmsh, model, owner, boundary_name, BOUNDARY_NAMES)
     mesh = config.mesh
-    graded_sizes(gmsh, filaments(config), mesh.size, mesh.filament_size, mesh.refine_distance)
+    graded_sizes(gmsh, filaments(config) + [probe.shape for probe in probes(config)], mesh.size,
+                 mesh.filament_size, mesh.refine_distance)
     mesh_3d(gmsh, mesh.order)
     return model

@@ -142,9 +142,10 @@ def _model_size(gmsh) -> float:
 
 def graded_sizes(gmsh, filaments: list[Cylinder], size: float, filament_size: float,
                  refine_distance: float) -> None:
-    """Element size `filament_size` inside every filament, growing linearly with the distance
-    d from it to `size` at d = refine_distance (the distance to a filament's bounding
-    cylinder, written out as a MathEval field: exact and cheap)."""
+    """Element size `filament_size` inside every filament (and probe: the cylinders given),
+    growing linearly with the distance d from it to `size` at d = refine_distance (the
+    distance to a cylinder's bounding cylinder, written out as a MathEval field: exact and
+    cheap)."""
     field_api = gmsh.model.mesh.field
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)

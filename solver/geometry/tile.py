@@ -132,7 +132,7 @@ def generate(config: Config, gmsh) -> CellModel:
 
     name_groups(gmsh, model, owner, boundary_name, ("bottom", "top", "outer") + tile.line_names())
     mesh = config.mesh
-    graded_sizes(gmsh, [shape for _, _, _, shape in filaments(config)], mesh.size, mesh.filament_size,
-                 mesh.refine_distance)
+    graded_sizes(gmsh, [shape for _, _, _, shape in filaments(config)] + [probe.shape for probe in probes(config)],
+                 mesh.size, mesh.filament_size, mesh.refine_distance)
     mesh_3d(gmsh, mesh.order)
     return model
