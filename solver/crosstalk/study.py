@@ -145,7 +145,8 @@ def run_crosstalk(config: Config, model: CompactModel, comm=None, say: Say = lam
             pitch_result.coupling = fit_coupling([c.T_probe for c in solved], [c.power for c in solved],
                                                  config.thermal.reference_temperature)
             say(f"  coupling: self {pitch_result.coupling.a1:.4g} K/W, nearest neighbours "
-                f"{pitch_result.coupling.K[0, 1]:.4g} K/W (row) {pitch_result.coupling.K[1, 0]:.4g} K/W (column), "
+                f"{pitch_result.coupling.K[0, 1]:.4g} K/W (same row) {pitch_result.coupling.K[1, 0]:.4g} K/W "
+                f"(same column), "
                 f"fit residual {pitch_result.coupling.rms_residual:.2g} K rms")
         result.pitches.append(pitch_result)
     return result

@@ -53,7 +53,6 @@ class NewtonResult:
     iterations: int
     reason: str
     nonfinite: bool = False  # the residual became non-finite or an iterate unphysical (T <= 0)
-    linear_iterations: int = 0  # Krylov iterations of all Newton steps (0 with a direct solver)
 
 
 class BorderedNewton:
@@ -90,6 +89,7 @@ class BorderedNewton:
         self._last_size = np.inf
         self.reused = False
         self.jacobians = 0  # assembled and factorised (for benchmarks)
+        self.linear_iterations = 0  # Krylov iterations of every solve so far (for benchmarks)
         self.scalar = 0.0
         self._nonfinite = False
 
@@ -280,8 +280,7 @@ class BorderedNewton:
             self._have_jacobian = False
             retry = self._solve_once()
             result = NewtonResult(retry.converged, result.iterations + retry.iterations, retry.reason,
-                                  result.nonfinite or retry.nonfinite,
-                                  result.linear_iterations + retry.linear_iterations)
+                                  result.nonfinite or retry.nonfinite)
         if not result.converged or result.iterations > CHORD_MAX_ITERATIONS:
             self._have_jacobian = False
         return result
@@ -297,13 +296,13 @@ class BorderedNewton:
             self.snes.solve(None, self.x)
         except PETSc.Error as err:
             self._push(self.x)
-            return NewtonResult(False, self.snes.getIterationNumber(), f"PETSc error {err.ierr}", self._nonfinite,
-                                self.snes.getLinearSolveIterations())
+            return NewtonResult(False, self.snes.getIterationNumber(), f"PETSc error {err.ierr}", self._nonfinite)
         self._push(self.x)
+        self.linear_iterations += self.snes.getLinearSolveIterations()
         reason = self.snes.getConvergedReason()
         nonfinite = self._nonfinite or reason == PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
         return NewtonResult(reason > 0, self.snes.getIterationNumber(), _reason_name(reason),
-                            nonfinite and reason <= 0, self.snes.getLinearSolveIterations())
+                            nonfinite and reason <= 0)
 
     def destroy(self) -> None:
         options = PETSc.Options()

@@ -142,10 +142,10 @@ def _model_size(gmsh) -> float:
 
 def graded_sizes(gmsh, filaments: list[Cylinder], size: float, filament_size: float,
                  refine_distance: float) -> None:
-    """Element size `filament_size` inside every filament (and probe: the cylinders given),
-    growing linearly with the distance d from it to `size` at d = refine_distance (the
-    distance to a cylinder's bounding cylinder, written out as a MathEval field: exact and
-    cheap)."""
+    """Element size `filament_size` inside the bounding box of every filament (and probe: the
+    cylinders given), growing linearly with the distance from it to `size` at refine_distance
+    (gmsh Box fields with a transition layer: evaluated natively, where an interpreted
+    distance expression per cylinder made meshing a tile several times slower)."""
     field_api = gmsh.model.mesh.field
     gmsh.option.setNumber("Mesh.MeshSizeExtendFromBoundary", 0)
     gmsh.option.setNumber("Mesh.MeshSizeFromPoints", 0)
@@ -155,14 +155,13 @@ def graded_sizes(gmsh, filaments: list[Cylinder], size: float, filament_size: fl
         gmsh.option.setNumber("Mesh.MeshSizeMin", size)
         return
     fields = []
-    slope = (size - filament_size) / refine_distance
     for f in filaments:
-        radial = f"Max(0, Sqrt((x - {f.x!r})^2 + (y - {f.y!r})^2) - {f.r_max!r})"
-        vertical = f"Max(0, Max(z - {f.z1!r}, {f.z0!r} - z))"
-        field = field_api.add("MathEval")
-        field_api.setString(field, "F", f"Min({size!r}, {filament_size!r} + {slope!r} * "
-                                        f"Sqrt({radial}^2 + {vertical}^2))")
-        fields.append(field)
+        box = field_api.add("Box")
+        for key, value in (("VIn", filament_size), ("VOut", size), ("XMin", f.x - f.r_max), ("XMax", f.x + f.r_max),
+                           ("YMin", f.y - f.r_max), ("YMax", f.y + f.r_max), ("ZMin", f.z0), ("ZMax", f.z1),
+                           ("Thickness", refine_distance)):
+            field_api.setNumber(box, key, value)
+        fields.append(box)
     smallest = field_api.add("Min")
     field_api.setNumbers(smallest, "FieldsList", fields)
     field_api.setAsBackgroundMesh(smallest)
@@ -171,7 +170,7 @@ def graded_sizes(gmsh, filaments: list[Cylinder], size: float, filament_size: fl
 def mesh_3d(gmsh, order: int) -> None:
     """Tetrahedra (optionally second order)."""
     try:
-        gmsh.option.setNumber("Mesh.Algorithm3D", 1)  # Delaunay: robust on the thin layers
+        gmsh.option.setNumber("Mesh.Algorithm3D", 1)  # Delaunay
         gmsh.model.mesh.generate(3)
         if order == 2:
             gmsh.model.mesh.setOrder(2)

@@ -79,10 +79,17 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     if training:
         made["Training"] = figures.training_curves(out / "training.png", training)
 
+    crosstalk = _optional_json(results / "crosstalk" / "crosstalk.json", [], "")  # only when a tile was solved
+    if crosstalk:
+        from solver.crosstalk.plots import plot_crosstalk
+
+        made["Thermal crosstalk"] = plot_crosstalk(out / "crosstalk.png", crosstalk)
+
     write_points = {p: _optional_json(results / "write" / p / "qoi.json", [], "") for p in ("positive", "negative")}
     crossbar_summary = _optional_json(results / "crossbar" / "summary.json", [], "")
     text = summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary,
-                            training, made, missing, stage_log or _optional_json(results / "pipeline.json", [], ""))
+                            training, made, missing, stage_log or _optional_json(results / "pipeline.json", [], ""),
+                            crosstalk)
     write_text_atomic(out / "summary.md", text)
     say(f"report: {len(made)} figures, {len(missing)} missing parts")
     return out
@@ -142,8 +149,33 @@ def _num(value, fmt: str = ".4g") -> str:
     return format(value, fmt)
 
 
+def _crosstalk_lines(crosstalk: dict) -> list[str]:
+    """The crosstalk study (crosstalk/crosstalk.json): per pitch, the half-selected cell next to
+    a selected row and the disturbance with the neighbours' heat."""
+    tile = crosstalk["tile"]
+    unit = tile["units"]
+    lines = ["", "## Thermal crosstalk", "",
+             f"{tile['rows']}x{tile['cols']} tile, {crosstalk['scheme']}, pulses of {crosstalk['voltage']:+.3f} V. "
+             "A half-selected cell next to a fully selected row (every column pulsed at once):", "",
+             f"| pitch [{unit}] | heating from the neighbours [K] | rate increase | coupling to the nearest "
+             "neighbour [K/W] | max disturbance after the pulses, without / with the heating |",
+             "|---|---|---|---|---|"]
+    for pitch in crosstalk["pitches"]:
+        row = pitch.get("half_selected", {}).get("row")
+        if row is None:
+            continue
+        K = pitch["coupling"]["K"]
+        disturbance = pitch.get("disturbance", {})
+        lines.append(f"| {pitch['pitch']:g} | {row['neighbour_heating']:.1f} | {row['rate_increase']:.3g} | "
+                     f"{_num(K[0][1], '.3g')} (same row), {_num(K[1][0], '.3g')} (same column) | "
+                     f"{_num(disturbance.get('max_half_selected_without'), '.3g')} / "
+                     f"{_num(disturbance.get('max_half_selected_with'), '.3g')} |")
+    return lines
+
+
 def summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary, training,
-                     made: dict[str, Path], missing: list[str], stage_log: Optional[dict]) -> str:
+                     made: dict[str, Path], missing: list[str], stage_log: Optional[dict],
+                     crosstalk: Optional[dict] = None) -> str:
     lines = [f"# filatherm report: {config.name}", ""]
     layers = " / ".join(f"{layer.material} {layer.thickness:g}" + (" + filament" if layer.filament else "")
                         for layer in config.geometry.layers)
@@ -214,6 +246,8 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
                              f"{100 * open_loop['random']:.2f}% (random) | {100 * verified['pattern']:.2f}% / "
                              f"{100 * verified['random']:.2f}% | "
                              f"{crossbar_summary['fidelity_correlation'][device]:.3f} |")
+    if crosstalk:
+        lines += _crosstalk_lines(crosstalk)
     if training:
         lines += ["", "## Training", "", "| device | test accuracy [%] |", "|---|---|"]
         for device, run in training["devices"].items():
