@@ -233,11 +233,16 @@ def test_axisymmetric_rejects_an_off_axis_filament():
     assert validate_config(raw).geometry.offset() == 2.0
 
 
-def test_mesh_plot_of_a_3d_kind_is_refused(tmp_path):
+def test_axisymmetric_only_verbs_refuse_a_3d_kind(tmp_path):
+    """Bad input: `mesh --plot` (draws the (r, z) section) and `run` (the axisymmetric pipeline)
+    refuse a 3D kind in one line, exit code 2."""
     config = write_yaml(tmp_path / "c3.yaml", cell("cell3d", 2.0, 20.0, 10.0))
     done = run_cli("mesh", str(config), "--plot", "--output", str(tmp_path))
     assert done.returncode == 2
     assert "--plot" in done.stderr and "Traceback" not in done.stderr
+    done = run_cli("run", str(config), "--output", str(tmp_path / "run"))
+    assert done.returncode == 2
+    assert "geometry.kind" in done.stderr and "Traceback" not in done.stderr
 
 
 @pytest.mark.parametrize("offset", [0.0, 3.0])

@@ -21,7 +21,8 @@ VERSION = 1
 UNITS = {
     "pitch": "config length unit (units)", "voltage": "V", "amplitude": "V", "T_max": "K", "T_probe": "K",
     "T_probe_max": "K", "E_probe": "V/m", "power": "W", "rate": "Hz", "line_currents": "A",
-    "neighbour_heating": "K", "neighbour_heating_model": "K", "rate_increase": "1", "wall_time_s": "s",
+    "neighbour_heating": "K", "neighbour_heating_model": "K", "rate_increase": "1", "rate_increase_tile": "1",
+    "wall_time_s": "s",
     "newton_iterations": "1", "dofs": "1", "cells": "1",
     "coupling": {"a1": "K/W", "a2": "K/W^2", "K": "K/W", "T0": "K", "rms_residual": "K", "max_residual": "K",
                  "points": "1"},
@@ -46,7 +47,8 @@ def headline(pitch_result, model) -> dict:
         out[case.case.name] = {"cell": [i, j], "voltage": summary["voltage"][i][j],
                                "T_probe": summary["T_probe"][i][j],
                                "neighbour_heating": float(neighbour_heating(case, pitch_result.coupling)[i, j]),
-                               "rate_increase": summary["rate_increase"][i][j]}
+                               "rate_increase": summary["rate_increase"][i][j],
+                               "rate_increase_tile": summary["rate_increase_tile"][i][j]}
     return out
 
 

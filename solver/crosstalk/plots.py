@@ -36,6 +36,8 @@ def plot_crosstalk(path: Path, data: dict) -> Path:
         rate_ax.semilogy(xs, [h["rate_increase"] for _, h in points], "-o", color=colour,
                          label=label.replace("V/2", half))
         if case == "row":
+            rate_ax.semilogy(xs, [h["rate_increase_tile"] for _, h in points], ":", color=colour,
+                             label="(same, on the tile cell's own T)")
             for pitch, h in points:
                 rate_ax.annotate(f"x{h['rate_increase']:.3g}", (pitch, h["rate_increase"]),
                                  textcoords="offset points", xytext=(6, -12), fontsize=9, color=colour)

@@ -203,6 +203,10 @@ def case_summary(case: CaseResult, coupling: Optional[Coupling], model: CompactM
         out["neighbour_heating"] = heating.tolist()
         out["neighbour_heating_model"] = coupling.neighbour_heating(case.power).tolist()
         out["rate_increase"] = heated_rate_ratio(model, case.case.cell_voltages(), heating).tolist()
+        # the same heat on the tile cell's own temperature and field (the kinetics alone)
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            own = rate / np.asarray(model.kinetics.rate(case.T_probe - heating, case.E_probe))
+        out["rate_increase_tile"] = np.where(case.case.cell_voltages() == 0, 1.0, own).tolist()
     return out
 
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Callable, Optional
 
 from solver.errors import FilathermError, InputError
-from solver.geometry.cell import CellModel, Region
+from solver.geometry.cell import CellModel
 
 PROBE = "probe:"
 

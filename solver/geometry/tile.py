@@ -94,7 +94,7 @@ def generate(config: Config, gmsh) -> CellModel:
     geo = config.geometry
     tile = geo.tile
     x0, x1, y0, y1 = tile.extent()
-    width, half = tile.line_width, tile.line_width / 2
+    half = tile.line_width / 2
     bottoms = geo.z_bottoms()
     first, last = geo.layers[0], geo.layers[-1]
 

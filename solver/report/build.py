@@ -40,9 +40,10 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     probe = config.kinetics.probe if config.kinetics else next(iter(config.probes), None)
 
     mesh_png = out / "mesh.png"
-    if not mesh_png.exists():
+    if not mesh_png.exists() and not config.geometry.is_3d:  # the figure draws the (r, z) section
         _mesh_figure(config, mesh_png)
-    made["Mesh and regions"] = mesh_png
+    if mesh_png.exists():
+        made["Mesh and regions"] = mesh_png
     made["I-V and T-V"] = figures.iv_and_temperature(out / "iv_tv.png", sweep, probe)
 
     model = _optional_json(results / "model" / "compact_model.json", missing, "compact model (fit)")
@@ -179,7 +180,10 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
     lines = [f"# filatherm report: {config.name}", ""]
     layers = " / ".join(f"{layer.material} {layer.thickness:g}" + (" + filament" if layer.filament else "")
                         for layer in config.geometry.layers)
-    lines += [f"Cell (bottom to top, {config.units}): {layers}; radius {config.geometry.radius:g} {config.units}.",
+    extent = (f"radius {config.geometry.radius:g} {config.units}" if config.geometry.kind != "tile"
+              else f"{config.geometry.tile.rows}x{config.geometry.tile.cols} tile at pitch "
+                   f"{config.geometry.tile.pitch:g} {config.units}")
+    lines += [f"Cell (bottom to top, {config.units}): {layers}; {config.geometry.kind}, {extent}.",
               f"Sweep: {len(table)} points, {int(np.count_nonzero(table['status'] != 'ok'))} failed.", ""]
     lines += ["## Key numbers", "", "| quantity | +V | -V |", "|---|---|---|"]
 
