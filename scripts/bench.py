@@ -1,9 +1,14 @@
-"""Benchmarks of filatherm on the current machine (`make bench`; issue 10).
+"""Benchmarks of filatherm on the current machine (`make bench`; issues 10 and 23).
 
     .venv/bin/python scripts/bench.py [--quick] [--only SECTION ...] [--repeats N] [--output PATH]
+                                      [--details]
 
-Writes results/bench/bench.json (atomically) and prints a table. Every timed figure is the
-median of `--repeats` (default 3) repetitions, stored as {"median", "min", "max"}.
+Writes results/bench/bench.json (atomically) and prints a one-screen summary: per headline
+figure its value, target, whether it is met, the previous run's value and the change. The
+bench.json found there before is kept as bench.prev.json, and bench.json's `change` block holds
+the change per figure, so a regression is seen at once. --details also prints every figure.
+Every timed figure is the median of `--repeats` (default 3) repetitions, stored as
+{"median", "min", "max"}.
 
 Sections (one function each, `bench_<section>`):
   mesh       build_mesh of the default device: `build_s`, `cells`.
@@ -18,9 +23,26 @@ Sections (one function each, `bench_<section>`):
              41-point continued sweep of the default device, min/max over the points).
   sweep      `filatherm sweep` of the 41-point default sweep under mpirun on 1 and 2 ranks
              (end-to-end wall time, start-up included): `speedup_2_ranks`.
+  peer       the same 41-point sweep solved by filatherm and by the stock-DOLFINx peer
+             (solver.fem.stock: NonlinearProblem + NewtonSolver, phi = V on the top electrode,
+             each point from the previous converged one), both in this process, runs
+             interleaved. Each wall is end to end from a loaded config to every point's result;
+             see PEER_INCLUDES. `sweep_ratio` = stock wall / filatherm wall (per repetition),
+             `*_newton_iterations_median` (median over the converged points, min/max over
+             them), `*_factorisations` (numeric LU factorisations per sweep, PETSc's log),
+             `*_failed_points`, and `agreement` (the two solutions at the points both reach).
   transient  one 60 ns pulse of the default device (TransientSolver): `wall_s`, `steps`.
   crossbar   `updates_per_s` (device-pulse updates per second, one core, aihwkit counting)
              and `training_epoch_s` (solver.crossbar.bench).
+  training   per training algorithm (sgd, tiki_taka, chopped_tiki_taka, mixed_precision, default
+             parameters): `epoch_s_<algorithm>`, one epoch on digits (default training settings,
+             the default-like synthetic fitted device), and `updates_per_s_<algorithm>`, whole
+             optimizer steps of a 256 x 256 layer counted as 256 x 256 x BL device-pulse
+             updates each, transfers and writes included (solver.crossbar.bench).
+  spice      one fully parallel update of a 16x16 1R array with 2 Ohm line segments in ngspice
+             and in the numpy model with line resistance: `ngspice_16x16_s`, `numpy_16x16_s`,
+             `wall_ratio` (ngspice / numpy); `ir_drop_256_updates_per_s` (numpy, 256x256, line
+             resistance on) and its device-pulse updates per second (solver.spice.bench).
   tile       the 3x3 tile of configs/tile.yaml (3D, GMRES + fieldsplit BoomerAMG) under mpirun:
              ~500k dofs on 1 and 2 ranks, ~250k dofs on 1 rank (with the 2-rank run: weak
              scaling). Per run (`runs`): `time_per_newton_iteration_s` (a continued solve from
@@ -32,10 +54,12 @@ Sections (one function each, `bench_<section>`):
              and `weak_scaling_efficiency` (time per iteration, half the dofs on 1 rank / all of
              them on 2 ranks).
 
---quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep, tiles of ~10k dofs; for
-development and the smoke test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
+--quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep, spice at 8x8 and 64x64,
+tiles of ~10k dofs; for development and the smoke test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
-A full run takes ~10 minutes on 2 cores (netlib BLAS); the 500k-dof refinement dominates.
+A full run takes ~10 minutes on 2 cores (netlib BLAS); the 500k-dof refinement dominates. The
+peer section adds 3 x 2 sweeps of ~15 s each on an idle machine, the tile section three 3D runs
+(meshing the 500k-dof tile in Gmsh takes minutes of them).
 The machine should be otherwise idle: each section records the load average around it.
 """
 
@@ -66,7 +90,7 @@ MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
 SCALES = (1.5, 0.8, 0.41, 0.215)  # mesh size factors: ~10k, 36k, 137k, 500k dofs (default: 23k)
 SWEEP_POINTS = 41
 POINT_VOLTAGE = 1.0  # the timed point; it is continued from one 41-point sweep step below
-SECTIONS = ("mesh", "solve", "sweep", "transient", "crossbar", "tile")
+SECTIONS = ("mesh", "solve", "sweep", "peer", "transient", "crossbar", "training", "spice", "tile")
 TILE_CONFIG = ROOT / "configs" / "tile.yaml"
 # mesh-size factors of configs/tile.yaml: ~500k and ~250k dofs (quick: ~10k and ~5k)
 TILE_SCALES = {False: (0.445, 0.56), True: (1.6, 2.0)}
@@ -76,8 +100,47 @@ TARGETS = {  # key: (section, "<=" | ">=", bound)
     "newton_iterations_median": ("solve", "<=", 4),
     "scaling_exponent": ("solve", "<=", 1.25),
     "speedup_2_ranks": ("sweep", ">=", 1.7),
+    "sweep_ratio": ("peer", ">=", 2),  # filatherm at least twice as fast as the stock peer
+    "filatherm_failed_points": ("peer", "<=", 0),  # and no failed point, where stock may fail some
     "updates_per_s": ("crossbar", ">=", 5e7),
 }
+# The summary's figures: (section, key, unit, which way is better; None: not filatherm's own).
+SUMMARY = (
+    ("mesh", "build_s", "s", "lower"),
+    ("solve", "iteration_over_floor", "-", "lower"),
+    ("solve", "scaling_exponent", "-", "lower"),
+    ("solve", "newton_iterations_median", "-", "lower"),
+    ("sweep", "wall_1_rank_s", "s", "lower"),
+    ("sweep", "speedup_2_ranks", "-", "higher"),
+    ("peer", "filatherm_wall_s", "s", "lower"),
+    ("peer", "stock_wall_s", "s", None),
+    ("peer", "sweep_ratio", "-", "higher"),
+    ("peer", "filatherm_newton_iterations_median", "-", "lower"),
+    ("peer", "stock_newton_iterations_median", "-", None),
+    ("peer", "filatherm_failed_points", "-", "lower"),
+    ("peer", "stock_failed_points", "-", None),
+    ("transient", "wall_s", "s", "lower"),
+    ("crossbar", "updates_per_s", "1/s", "higher"),
+    ("crossbar", "training_epoch_s", "s", "lower"),
+    ("tile", "time_per_newton_iteration_1_rank_s", "s", "lower"),
+    ("tile", "time_per_newton_iteration_2_ranks_s", "s", "lower"),
+    ("tile", "linear_iterations_per_newton", "-", "lower"),
+    ("tile", "iteration_over_floor", "-", "lower"),
+    ("tile", "peak_memory_mb", "MB", "lower"),
+    ("tile", "speedup_2_ranks", "-", "higher"),
+    ("tile", "weak_scaling_efficiency", "-", "higher"),
+)
+NOISE = 0.10  # a change for the worse beyond this fraction is flagged as a regression
+PEER_INCLUDES = (
+    "both walls: mesh build (Gmsh + distribution) and everything after it up to every point's "
+    "result, in this process, forms JIT-compiled beforehand (cache warm), imports and MPI "
+    "start-up excluded. filatherm: solver.sweep.driver.run_sweep on 1 rank, i.e. `filatherm "
+    "sweep` without the CLI: plan, store (sweep.h5 + sweep.csv written), precompile check on a "
+    "coarse mesh, problem set-up, continuation per polarity from rest, the full QoI record per "
+    "point. stock: solver.fem.stock.StockSweep set-up (space, conditions, forms, "
+    "NonlinearProblem + NewtonSolver), Newton per point per polarity from rest, current and "
+    "T_max per point, nothing written."
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -259,12 +322,12 @@ class Floor:
 
 def _sweep_iterations(settings: Settings) -> dict:
     """Newton iterations per point of the default continued sweep (run in this process)."""
-    from solver.sweep.command import run_sweep
+    from solver.sweep.driver import run_sweep
 
     config = load(settings, (f"sweep.voltage.num={settings.sweep_points}",))
     with tempfile.TemporaryDirectory(prefix="filatherm-bench-") as tmp:
         say(f"  solve: {settings.sweep_points}-point sweep for Newton iterations")
-        wall, _ = timed(lambda: run_sweep(config, Path(tmp), quiet=True))
+        wall, _ = timed(lambda: run_sweep(config, Path(tmp)))
         rows = _sweep_rows(Path(tmp))
     iterations = [int(float(row["newton_iterations"])) for row in rows if row["status"] == "ok"]
     return {**stats(iterations), "points": len(rows), "failed": len(rows) - len(iterations),
@@ -316,6 +379,96 @@ def _mpi_sweep(settings: Settings, ranks: int) -> tuple[float, list[dict]]:
             raise RuntimeError(f"sweep on {ranks} rank(s) failed ({done.returncode}): "
                                f"{(done.stderr or done.stdout).strip()[-500:]}")
         return wall, _sweep_rows(Path(tmp))
+
+
+def bench_peer(settings: Settings) -> dict:
+    """filatherm's sweep and the stock-DOLFINx peer's, runs interleaved (filatherm, stock, ...)."""
+    from petsc4py import PETSc
+
+    from solver.sweep.plan import drives
+
+    config = load(settings, (f"sweep.voltage.num={settings.sweep_points}",))
+    voltages = drives(config)
+    _compile_stock_forms(config)
+    PETSc.Log.begin()  # the default log only counts and times events: the factorisations
+    factorisations = PETSc.Log.Event("MatLUFactorNum")
+    sweeps = {"filatherm": _filatherm_sweep, "stock": _stock_sweep}
+    runs: dict[str, list] = {name: [] for name in sweeps}
+    for k in range(settings.repeats):
+        for name, sweep in sweeps.items():
+            say(f"  peer: {name}, run {k + 1} of {settings.repeats}")
+            before = factorisations.getPerfInfo()["count"]
+            wall, points, dofs = sweep(config)
+            runs[name].append({"wall": wall, "points": points,
+                               "factorisations": factorisations.getPerfInfo()["count"] - before})
+    out = {"points": len(voltages), "voltages_V": [min(voltages), max(voltages)], "dofs": dofs,
+           "includes": PEER_INCLUDES}
+    for name, done in runs.items():
+        out[f"{name}_wall_s"] = stats([run["wall"] for run in done])
+    out["sweep_ratio"] = stats([s["wall"] / f["wall"] for f, s in zip(runs["filatherm"], runs["stock"])])
+    for name, done in runs.items():
+        last = done[-1]["points"]  # the iterations are the same in every repetition
+        out[f"{name}_newton_iterations_median"] = stats([p["iterations"] for p in last if p["converged"]])
+        out[f"{name}_factorisations"] = int(np.median([run["factorisations"] for run in done]))
+        out[f"{name}_failed_points"] = max(sum(not p["converged"] for p in run["points"]) for run in done)
+    out["stock_failed_voltages_V"] = [p["voltage"] for p in runs["stock"][-1]["points"] if not p["converged"]]
+    out["agreement"] = agreement(runs["filatherm"][-1]["points"], runs["stock"][-1]["points"])
+    out["runs_s"] = {name: [run["wall"] for run in done] for name, done in runs.items()}
+    return out
+
+
+def agreement(first: list[dict], second: list[dict]) -> dict:
+    """How closely two sweeps' solutions agree at the voltages both converged at: the largest
+    |T_max difference| [K] and the largest relative current difference (filatherm's current is
+    the electrode's reaction, the stock peer's the boundary flux of J, so they differ by the
+    discretisation error of the flux; T_max is the same dof value in both)."""
+    solved = {p["voltage"]: p for p in second if p["converged"]}
+    pairs = [(p, solved[p["voltage"]]) for p in first if p["converged"] and p["voltage"] in solved]
+    dT = [abs(a["T_max"] - b["T_max"]) for a, b in pairs]
+    dI = [abs(a["current"] - b["current"]) / abs(a["current"]) for a, b in pairs if a["current"] != 0]
+    return {"points_compared": len(pairs), "T_max_max_difference_K": max(dT, default=float("nan")),
+            "current_max_relative_difference": max(dI, default=float("nan"))}
+
+
+def _compile_stock_forms(config) -> None:
+    """JIT-compile the peer's forms on a coarse mesh, untimed (filatherm's run_sweep does the same
+    for its own forms, and its timed runs then find them compiled)."""
+    from mpi4py import MPI
+
+    from solver.config import with_overrides
+    from solver.fem.mesh import build_mesh
+    from solver.fem.stock import StockSweep
+
+    coarse = with_overrides(config, {"mesh.size": 10 * config.mesh.size,
+                                     "mesh.filament_size": 10 * config.mesh.filament_size})
+    StockSweep(coarse, build_mesh(coarse, MPI.COMM_SELF))
+
+
+def _filatherm_sweep(config) -> tuple[float, list[dict], int]:
+    """(wall, points, dofs) of run_sweep in this process (its table gives the points)."""
+    from solver.sweep.driver import run_sweep
+
+    with tempfile.TemporaryDirectory(prefix="filatherm-bench-") as tmp:
+        wall, _ = timed(lambda: run_sweep(config, Path(tmp)))
+        rows = _sweep_rows(Path(tmp))
+    points = [{"voltage": float(row["voltage_applied"]), "converged": row["status"] == "ok",
+               "iterations": int(float(row["newton_iterations"])), "current": float(row["current"]),
+               "T_max": float(row["T_max"])} for row in rows]
+    return wall, points, int(float(rows[0]["dofs"]))
+
+
+def _stock_sweep(config) -> tuple[float, list[dict], int]:
+    """(wall, points, dofs) of the stock peer: mesh, set-up and sweep, all timed."""
+    from solver.fem.mesh import build_mesh
+    from solver.fem.stock import StockSweep
+    from solver.sweep.plan import drives
+
+    def run():
+        peer = StockSweep(config, build_mesh(config))
+        return peer, peer.sweep(drives(config))
+
+    wall, (peer, points) = timed(run)
+    return wall, [dataclasses.asdict(p) for p in points], peer.dofs
 
 
 def bench_transient(settings: Settings) -> dict:
@@ -373,9 +526,15 @@ def bench_tile(settings: Settings) -> dict:
             runs[label] = json.loads(out.read_text())
     one, two, half_run = (runs[k]["time_per_newton_iteration_s"]["median"]
                           for k in ("full_1_rank", "full_2_ranks", "half_1_rank"))
-    return {"runs": runs, "speedup_2_ranks": {"median": one / two, "min": one / two, "max": one / two},
-            "weak_scaling_efficiency": {"median": half_run / two, "min": half_run / two, "max": half_run / two},
-            "voltage": TILE_VOLTAGE}
+    full_1 = runs["full_1_rank"]
+    return {"runs": runs, "dofs": full_1["dofs"], "voltage": TILE_VOLTAGE,
+            "time_per_newton_iteration_1_rank_s": full_1["time_per_newton_iteration_s"],
+            "time_per_newton_iteration_2_ranks_s": runs["full_2_ranks"]["time_per_newton_iteration_s"],
+            "linear_iterations_per_newton": full_1["linear_iterations_per_newton"],
+            "iteration_over_floor": full_1["iteration_over_floor"],
+            "peak_memory_mb": max(r["peak_memory_mb"] for r in runs.values()),
+            "speedup_2_ranks": {"median": one / two, "min": one / two, "max": one / two},
+            "weak_scaling_efficiency": {"median": half_run / two, "min": half_run / two, "max": half_run / two}}
 
 
 def tile_worker(path: Path, scale: float, repeats: int) -> None:
@@ -487,9 +646,59 @@ def _memory_mb(field: str, comm) -> float:
     return float(comm.allreduce(value, op=MPI.MAX))
 
 
+def bench_training(settings: Settings) -> dict:
+    """One digits epoch and layer-update throughput per training algorithm, one thread."""
+    from threadpoolctl import threadpool_limits
+
+    from solver.compact.synthetic import synthetic_compact_model
+    from solver.config.schema import ALGORITHM_NAMES, Training
+    from solver.crossbar.bench import algorithm_updates_per_second, training_epoch_seconds
+    from solver.crossbar.datasets import load_digits_split
+    from solver.crossbar.device import fitted_device
+
+    config = load(settings)
+    device = fitted_device(synthetic_compact_model(config), config.crossbar)
+    out: dict = {"epoch_samples": len(load_digits_split(config.training.test_fraction).y_train),
+                 "seeds": config.training.seeds, "layer": "256 x 256",
+                 "pulse_train_length": config.crossbar.pulse_train_length}
+    with threadpool_limits(limits=1):
+        for name in ALGORITHM_NAMES:
+            algorithm = Training(algorithm=name).algorithm
+            say(f"  training: {name}")
+            out[f"epoch_s_{name}"] = stats(repeat(
+                lambda: training_epoch_seconds(config.crossbar, config.training, algorithm, device), settings.repeats))
+            rate = algorithm_updates_per_second(algorithm, repeats=settings.repeats, crossbar=config.crossbar,
+                                                training=config.training)
+            out[f"updates_per_s_{name}"] = {"median": rate["updates_per_s"], "min": rate["min"], "max": rate["max"]}
+    return out
+
+
+def bench_spice(settings: Settings) -> dict:
+    """ngspice vs numpy with line resistance on one update; numpy IR-drop throughput at 256x256."""
+    from threadpoolctl import threadpool_limits
+
+    from solver.spice.bench import ir_drop_updates_per_second, synthetic_model, update_seconds
+
+    config = load(settings)
+    model = synthetic_model(config)
+    size, large = (8, 64) if settings.quick else (16, 256)
+    with threadpool_limits(limits=1):
+        runs = [update_seconds(model, config, size) for _ in range(settings.repeats)]
+        rates = [ir_drop_updates_per_second(model, config, large, 1 if settings.quick else 2)
+                 for _ in range(settings.repeats)]
+    return {f"ngspice_{size}x{size}_s": stats([r["ngspice_s"] for r in runs]),
+            f"numpy_{size}x{size}_s": stats([r["numpy_s"] for r in runs]),
+            "wall_ratio": stats([r["ngspice_s"] / r["numpy_s"] for r in runs]),
+            f"ir_drop_{large}_updates_per_s": stats([r["updates_per_s"] for r in rates]),
+            f"ir_drop_{large}_device_pulse_updates_per_s": stats([r["device_pulse_updates_per_s"] for r in rates]),
+            "line_resistance_ohm": 2.0, "cell": "1R", "scheme": "v_half",
+            "pulse_train_length": rates[0]["pulse_train_length"]}
+
+
 BENCHMARKS: dict[str, Callable[[Settings], dict]] = {
-    "mesh": bench_mesh, "solve": bench_solve, "sweep": bench_sweep,
-    "transient": bench_transient, "crossbar": bench_crossbar, "tile": bench_tile,
+    "mesh": bench_mesh, "solve": bench_solve, "sweep": bench_sweep, "peer": bench_peer,
+    "transient": bench_transient, "crossbar": bench_crossbar, "training": bench_training,
+    "spice": bench_spice, "tile": bench_tile,
 }
 
 
@@ -508,16 +717,87 @@ def _loaded_blas() -> list[str]:
                   if ("blas" in p or "lapack" in p) and "-packages/" not in p)
 
 
+def figure_value(entry) -> float | None:
+    """A figure's value: the median of a repeated measurement, or a plain number."""
+    if isinstance(entry, dict) and "median" in entry:
+        return entry["median"]
+    if isinstance(entry, (int, float)) and not isinstance(entry, bool):
+        return float(entry)
+    return None
+
+
 def evaluate_targets(results: dict) -> dict:
     out = {}
     for key, (section, op, bound) in TARGETS.items():
-        entry = results.get(section, {}).get(key)
-        if entry is None:
+        value = figure_value(results.get(section, {}).get(key))
+        if value is None:
             continue
-        value = entry["median"]
         met = value <= bound if op == "<=" else value >= bound
         out[key] = {"value": value, "target": f"{op} {bound:g}", "met": bool(met)}
     return out
+
+
+def regressed(value: float, previous: float, better: str | None) -> bool:
+    """Whether a figure moved the wrong way by more than NOISE (any rise from 0 counts)."""
+    if better is None or value == previous:
+        return False
+    worse = value > previous if better == "lower" else value < previous
+    if not worse:
+        return False
+    return previous == 0 or abs(value - previous) / abs(previous) > NOISE
+
+
+def changes(results: dict, previous: dict | None) -> dict:
+    """Per summary figure ("section.key"): value, previous value, relative change, regressed,
+    and `status`: compared | new (no previous value) | kept (section not rerun: --only) |
+    incomparable (a quick run against a full one)."""
+    out = {}
+    for section, key, _, better in SUMMARY:
+        data = results.get(section, {})
+        value = figure_value(data.get(key))
+        if value is None:
+            continue
+        before = (previous or {}).get(section, {})
+        old = figure_value(before.get(key))
+        entry = {"value": value, "previous": old, "change": None, "regressed": False, "status": "new"}
+        if old is not None:
+            if data == before:  # carried over unchanged: --only did not rerun it
+                entry["status"] = "kept"
+            elif data.get("bench", {}).get("quick") != before.get("bench", {}).get("quick"):
+                entry["status"] = "incomparable"
+            else:
+                entry["status"] = "compared"
+                entry["change"] = (value - old) / abs(old) if old else (0.0 if value == 0 else None)
+                entry["regressed"] = regressed(value, old, better)
+        out[f"{section}.{key}"] = entry
+    return out
+
+
+def summary(results: dict) -> str:
+    """One screen: per summary figure its value, target, met, previous value and change."""
+    lines = [f"{'figure':<40} {'value':>10} {'unit':<4} {'target':<9} {'met':<4} "
+             f"{'previous':>10} {'change':>8}"]
+    targets, change = results.get("targets", {}), results.get("change", {})
+    for section, key, unit, _ in SUMMARY:
+        figure = f"{section}.{key}"
+        if figure not in change:
+            continue
+        c = change[figure]
+        target = targets.get(key) if TARGETS.get(key, ("",))[0] == section else None
+        met = "" if target is None else ("yes" if target["met"] else "NO")
+        previous = "" if c["previous"] is None else f"{c['previous']:.4g}"
+        if c["status"] == "compared":
+            shift = "" if c["change"] is None else f"{100 * c['change']:+.0f}%"
+            shift += " REGRESSED" if c["regressed"] else ""
+        else:
+            shift = "" if c["status"] == "new" else c["status"]
+        lines.append(f"{figure:<40} {c['value']:>10.4g} {unit:<4} "
+                     f"{target['target'] if target else '':<9} {met:<4} {previous:>10} {shift:>8}")
+    runs = [f"{section} {data['bench']['load_before']:.2f}/{data['bench']['load_after']:.2f}"
+            + (" quick" if data["bench"]["quick"] else "")
+            for section in SECTIONS if (data := results.get(section)) and "bench" in data]
+    lines.append("load average before/after: " + ", ".join(runs))
+    return "\n".join(lines)
 
 
 def table(results: dict) -> str:
@@ -562,7 +842,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
                         help=f"run only this section (repeatable): {', '.join(SECTIONS)}")
     parser.add_argument("--repeats", type=int, help="repetitions per figure (default 3; quick 1)")
     parser.add_argument("--config", type=Path, default=DEFAULT_CONFIG, help="device config")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON file to write")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
+                        help="JSON file to write (the one there before is kept as NAME.prev.json)")
+    parser.add_argument("--details", action="store_true", help="print every figure, not only the summary")
     parser.add_argument("--tile-worker", type=Path, help=argparse.SUPPRESS)  # one tile run (under mpirun)
     parser.add_argument("--tile-scale", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -584,11 +866,10 @@ def main(argv: list[str] | None = None) -> int:
     from solver.io import write_json_atomic
     from solver.versions import versions
 
+    previous = read_previous(args.output)
     results: dict = {}
-    if args.only and args.output.exists():
-        import json
-
-        results = {k: v for k, v in json.loads(args.output.read_text()).items() if k in SECTIONS}
+    if args.only and previous:
+        results = {k: v for k, v in previous.items() if k in SECTIONS}
     for section in args.only or SECTIONS:
         say(f"{section} ...")
         load_before = os.getloadavg()[0]
@@ -599,14 +880,39 @@ def main(argv: list[str] | None = None) -> int:
                                      "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
         say(f"{section}: {wall:.1f} s")
     results["targets"] = evaluate_targets(results)
+    results["change"] = changes(results, previous)
     results["machine"] = {"cores": os.cpu_count(), "platform": platform.platform(),
                           "processor": platform.processor() or platform.machine(),
                           "blas": _loaded_blas(), **versions()}
+    if previous:
+        write_json_atomic(previous_path(args.output), previous)
     write_json_atomic(args.output, results)
     say("")
-    say(table(results))
-    say(f"\n-> {args.output}")
+    if args.details:
+        say(table(results) + "\n")
+    say(summary(results))
+    say(f"\n-> {args.output}" + (f" (previous run: {previous_path(args.output)})" if previous else ""))
     return 0
+
+
+def previous_path(output: Path) -> Path:
+    """bench.json -> bench.prev.json."""
+    return output.with_name(f"{output.stem}.prev{output.suffix}")
+
+
+def read_previous(output: Path) -> dict | None:
+    """The results already at `output` (None if there are none, or they are unreadable: the new
+    run then starts afresh and says so)."""
+    import json
+
+    if not output.exists():
+        return None
+    try:
+        data = json.loads(output.read_text())
+    except (OSError, ValueError) as err:
+        say(f"bench: ignoring unreadable {output} ({err})")
+        return None
+    return data if isinstance(data, dict) else None
 
 
 if __name__ == "__main__":

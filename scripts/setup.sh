@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make setup`: install what is missing and nothing else, fast when everything is there.
-#   1. Debian packages (DOLFINx 0.5.2, PETSc, gmsh, MPI and the numpy stack) via apt-get;
+#   1. Debian packages (DOLFINx 0.5.2, PETSc, gmsh, MPI, the numpy stack, ngspice) via apt-get;
 #   2. the venv .venv made by /usr/bin/python3 with --system-site-packages, so it sees them;
 #   3. the pure-Python extras from PyPI under a numpy<2 constraint, and filatherm itself (-e).
 # Step 3 re-runs only when pyproject.toml or constraints.txt change (a stamp holds their hash).
@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 # oversubscribe the cores with threads).
 PACKAGES=(python3-dolfinx-real python3-gmsh python3-meshio python3-h5py python3-mpi4py
           python3-petsc4py python3-scipy python3-matplotlib python3-sklearn python3-yaml
-          openmpi-bin python3-venv libopenblas0-serial)
+          python3-sympy openmpi-bin python3-venv libopenblas0-serial ngspice)
 VENV=.venv
 STAMP="$VENV/.filatherm-setup"
 

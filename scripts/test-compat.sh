@@ -37,7 +37,7 @@ MIRROR=${FILATHERM_MIRROR:-$(apt-get indextargets --format '$(REPO_URI)' 'Identi
 PKGS=(python3-dolfinx-real python3-gmsh python3-meshio python3-h5py python3-mpi4py
       python3-petsc4py python3-scipy python3-matplotlib python3-sklearn python3-yaml
       openmpi-bin python3-pytest python3-hypothesis python3-pydantic python3-rich
-      python3-jsonschema)
+      python3-jsonschema python3-sympy)
 
 mkdir -p "$CACHE"
 # One run at a time: two runs would race on building/mounting the same chroot.

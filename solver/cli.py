@@ -122,6 +122,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "fit": ("solver.compact.command", "fit the compact model to RESULTS_DIR/sweep.h5"),
     "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),
     "train": ("solver.crossbar.train_command", "hardware-aware training on crossbars of the fitted device"),
+    "spice-array": ("solver.spice.command", "one parallel update of a crossbar in ngspice, with line resistance"),
     "crosstalk": ("solver.crosstalk.command", "thermal crosstalk on a 3D tile: per-cell T and rates, coupling matrix"),
 }
 

@@ -69,12 +69,18 @@ STEADY = (
 HOTTEST_POSITION = Quantity("T_max_{axis}", "m", "{axis} coordinate of the hottest point",
                             lambda s, i: s.hottest[1][i])
 BALANCES = (
-    Quantity("heat_out", "W", "heat leaving through all boundaries: reactions of the energy equation where "
-             "T is fixed plus the convective flux", lambda s: s.heat_out),
-    Quantity("energy_balance", "1", "|power - heat_out| / |power|: how well the discrete system is "
-             "solved (an identity of Newton convergence, not a check of the physics)",
+    Quantity("heat_out", "W", "heat leaving through all boundaries: the boundary flux of "
+             "(-kappa grad T + S T J).n of the discrete fields", lambda s: s.heat_out),
+    Quantity("energy_balance", "1", "|power - heat_out| / |power|: energy conservation of the discrete fields "
+             "(falls with the mesh size, O(h) for P1; solver/fem/balances.py)",
              lambda s: _ratio(abs(s.power - s.heat_out), abs(s.power))
              if s.current != 0 else 0.0),
+    Quantity("current_balance", "1", "|I_grounds - current| / |current|: the current leaving through the "
+             "grounds and the terminals at a fraction of the drive (boundary flux of J) against the terminal "
+             "current (falls with the mesh size)",
+             lambda s: _ratio(abs(s.ground_current - s.current), abs(s.current)) if s.current != 0 else 0.0),
+    Quantity("matrix_current_share", "1", "the largest height-mean share of the current through a "
+             "layer's matrix, bypassing its filament (NaN without a filament, and in a tile)", lambda s: s.matrix_share),
 )
 
 # Statistics of a probe region (columns probes/<probe>/<stat>).
@@ -129,6 +135,10 @@ PULSE = (
     Quantity("end_time", "s", "time reached"),
     Quantity("thermal_time_constant", "s", "time from the pulse start until T_max first reaches 90% of its "
              "rise at the end of the first plateau"),
+    Quantity("energy_in", "J", "electrical energy delivered over the pulse, int U I dt"),
+    Quantity("energy_stored", "J", "heat stored in the cell over the pulse, int C dT dV"),
+    Quantity("energy_out", "J", "heat leaving through the boundaries over the pulse (boundary fluxes)"),
+    Quantity("pulse_energy_balance", "1", "|energy_in - energy_stored - energy_out| / energy_in"),
 )
 
 PEAKS = (

@@ -65,7 +65,7 @@ def test_shipped_schema_is_the_one_the_models_generate():
 def test_compact_model_json_validates_against_the_schema_and_round_trips(model_dir):
     data = json.loads((model_dir / "compact_model.json").read_text())
     jsonschema.validate(data, json.loads(SCHEMA_PATH.read_text()))
-    assert data["format"] == "filatherm-compact-model" and data["version"] == 1
+    assert data["format"] == "filatherm-compact-model" and data["version"] == 2
     assert read_document(model_dir / "compact_model.json").to_data() == data
 
 
@@ -90,7 +90,7 @@ def _tampered(tmp_path, model_dir, edit) -> str:
 
 @pytest.mark.parametrize("edit, expected", [
     (lambda d: d.update(format="something-else"), "not a filatherm compact model"),
-    (lambda d: d.update(version=2), "compact model version 2"),
+    (lambda d: d.update(version=3), "compact model version 3"),
     (lambda d: d.pop("fit"), "fit: Field required"),
     (lambda d: d["table"]["voltage"].reverse(), "table: voltage: must be strictly increasing"),
     (lambda d: d["table"]["rate"].pop(), "rate: has"),
@@ -123,10 +123,11 @@ def _verilogae():
     return pytest.importorskip("verilogae", reason="verilogae (PyPI) is not installed")
 
 
-@pytest.mark.parametrize("law", list(KINETICS))
+@pytest.mark.parametrize("law", [tag for tag, law in KINETICS.items() if not law.moves_state])
 def test_verilog_a_compiles_and_equals_the_python_model_for_every_kinetics_law(tmp_path, model, law):
     """Identity check of the export: compact_model.va evaluated by verilogae against the Python
-    model, for every registered kinetics law (solver.materials.kinetics.KINETICS)."""
+    model, for every registered kinetics law of a static model (solver.materials.kinetics.KINETICS;
+    state laws are checked with the dynamic model)."""
     verilogae = _verilogae()
     shared = {key: getattr(model.kinetics, key) for key in ("probe", "statistic", "pulse_width", "target_delta")}
     fit = model.document.fit
@@ -150,15 +151,17 @@ def test_verilog_a_parameters_are_the_fitted_numbers(model_dir, model):
     """The module's parameters are the fitted numbers, to full precision, and each term is at work."""
     verilogae = _verilogae()
     va = verilogae.load(str(model_dir / "compact_model.va"))
+    law = model.current_law
+    # the synthetic device conducts in a path that heats 1.1 x the probe, with a Seebeck EMF: the
+    # field-activated law (per polarity) holds it better than the activated one and is kept
+    assert law.law == "field_activated"
     fitted = {"Rth_pos": model.branches.positive.R_th.value, "dRth_neg": model.branches.negative.delta_R_th.value,
               "PR_pos": model.branches.positive.power_scale.value, "beta_neg": model.branches.negative.beta.value,
-              "Ea_sigma": model.current_law.activation_energy.value,
-              "kappa": model.current_law.conduction_exponent.value, "seebeck": model.current_law.seebeck.value}
+              "Ea_sigma_pos": law.positive.activation_energy.value, "nexp_neg": law.negative.exponent.value,
+              "V1_pos": law.positive.field_voltage.value, "gamma_neg": law.negative.path_heating.value}
     for name, value in fitted.items():
         assert va.modelcard[name].default == value, name
-    assert model.current_law.seebeck.value == pytest.approx(DEVICE.seebeck, rel=0.2)
     assert model.branches.negative.delta_R_th.value == pytest.approx(DEVICE.delta_R_th_negative, rel=0.2)
-    assert abs(model.current_law.conduction_exponent.value - 1.0) > 0.01
 
 
 # ---------------------------------------------------------------- aihwkit, CSV, figure

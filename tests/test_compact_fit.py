@@ -159,7 +159,11 @@ def test_compact_model_reproduces_the_fem_points_within_the_reported_residuals(f
     voltage = np.array(table.voltage)
     dT = np.abs(model.temperature(voltage) - np.array(table.T_probe))
     assert dT.max() <= residuals.max_abs_dT * (1 + 1e-9)
-    assert 1.0 < residuals.max_abs_dT < 100.0  # the synthetic device is not exactly the law
+    # The synthetic device's conduction path heats 1.1 x the probe: not the activated law (which
+    # misses it by kelvins) but inside the field-activated one, which is kept and recovers it.
+    assert model.current_law.law == "field_activated"
+    assert model.current_law.positive.path_heating.value == pytest.approx(DEVICE.conduction_heating, rel=1e-3)
+    assert residuals.max_abs_dT < 1e-2
     rate = np.array(table.rate)
     shown = rate > 0
     dlog = np.abs(np.log10(model.rate(voltage[shown])) - np.log10(rate[shown]))

@@ -219,3 +219,68 @@ def test_model_that_never_reaches_the_write_target_is_fitted_but_cannot_drive_a_
     refused = run_cli("crossbar", str(tmp_path))
     assert refused.returncode == 2
     assert "no write voltage" in refused.stderr and refused.stderr.count("\n") == 1
+
+
+def row_by_row_reference(device: DeviceModel, weights, counts, scheme):
+    """Reference: row-by-row programming in time order, row 0 first, each row's positive
+    pulses then its negative ones (only row i and its firing columns driven), simulated pulse
+    by pulse from the line voltages."""
+    w = weights.copy()
+    rows, cols = counts.shape
+    for i in range(rows):
+        for P in (1, -1):
+            m = np.where(np.sign(counts[i]) == P, np.abs(counts[i]), 0)
+            V = abs(device.write_voltage(P))
+            for slot in range(int(m.max())):
+                row_on, col_on = np.arange(rows) == i, m > slot
+                if scheme == "v_half":
+                    v_row, v_col = np.where(row_on, P * V / 2, 0.0), np.where(col_on, -P * V / 2, 0.0)
+                else:
+                    v_row, v_col = np.where(row_on, P * V, P * V / 3), np.where(col_on, 0.0, 2 * P * V / 3)
+                for a, b in np.ndindex(w.shape):
+                    v = v_row[a] - v_col[b]
+                    if v > 0:
+                        w[a, b] += device.step(v) * 2 * (device.w_max - w[a, b]) / device.span
+                    elif v < 0:
+                        w[a, b] -= device.step(v) * 2 * (w[a, b] - device.w_min) / device.span
+    return w
+
+
+@pytest.mark.parametrize("scheme, signs, tolerance", [("v_half", (1,), 1e-12), ("v_half", (-1, 1), 1e-2),
+                                                     ("v_third", (1,), 1e-2), ("v_third", (-1, 1), 1e-2)])
+def test_row_by_row_programming_counts_equal_a_pulse_by_pulse_simulation(scheme, signs, tolerance):
+    """Verification against a pulse-by-pulse simulation of the same writes in time order.
+    Exact for one sign in v_half (pulses of one polarity commute). program_rows applies all
+    positive pulses before the negative ones (and v_third's unselected pulses after each
+    polarity's), which reorders only pulses of opposite polarity: an error of order
+    kappa_full x kappa_half per pair of them, here with a half-select 1/8 of a full pulse
+    (k = 0.125, 2.5 x the largest k of the default design map)."""
+    rng = np.random.default_rng(11)
+    device = power_law_device(3.0)
+    counts = rng.integers(1, 4, (5, 6)) * (rng.random((5, 6)) < 0.4) * rng.choice(signs, (5, 6))
+    initial = rng.uniform(-0.6, 0.6, (5, 6))
+    array = CrossbarArray(device, (5, 6), scheme, rng)
+    array.weights = initial.copy()
+    array.program_rows(counts)
+    expected = row_by_row_reference(device, initial, counts, scheme)
+    assert np.abs(expected - initial).max() > 0.2
+    assert np.abs(expected - initial)[counts == 0].max() > 0.02  # half-selects moved the others
+    assert np.abs(array.weights - expected).max() < tolerance
+
+
+def test_half_select_device_has_the_chosen_ratios_and_keeps_the_full_pulse():
+    """Verification against the closed form: ratio k at V/2, k^log2(3) at V/3, the base's at V_write."""
+    from solver.crossbar.device import half_select_device, half_select_ratios
+
+    base = power_law_device(40.0)
+    device = half_select_device(base, 0.03, 0.01)
+    assert half_select_ratios(device) == pytest.approx((0.03, 0.01), rel=1e-12)
+    assert device.step_ratio(np.asarray(1.2 / 3)) == pytest.approx(0.03 ** math.log2(3), rel=1e-12)
+    assert device.step_ratio(np.asarray(-1.1 / 3)) == pytest.approx(0.01 ** math.log2(3), rel=1e-12)
+    assert device.step_ratio(np.asarray(1.2)) == 1.0 and device.step_ratio(np.asarray(-1.1)) == 1.0
+    assert device.step_ratio(np.asarray(1.3)) == base.step_ratio(np.asarray(1.3))
+    silent = half_select_device(base, 0.0, 0.0)
+    assert half_select_ratios(silent) == (0.0, 0.0)
+    batch = half_select_device(base, np.array([0.0, 0.02])[:, None], np.array([0.01, 0.0])[:, None])
+    assert np.allclose(batch.step_ratio(np.asarray(0.6)).ravel(), [0.0, 0.02])
+    assert np.allclose(batch.step_ratio(np.asarray(-0.55)).ravel(), [0.01, 0.0])

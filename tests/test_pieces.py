@@ -103,7 +103,11 @@ def test_every_registered_law_evaluates_in_numpy():
 
     examples = {"constant": {"value": 2.0}, "metallic": {"value": 2.0, "alpha": 1e-3},
                 "arrhenius": {"value": 2.0, "activation_energy": 0.1}, "power": {"value": 2.0, "exponent": 1.0},
-                "table": {"T": (300.0, 400.0), "value": (2.0, 4.0)}, "wiedemann_franz": {}}
+                "table": {"T": (300.0, 400.0), "value": (2.0, 4.0)}, "wiedemann_franz": {},
+                # 2.0 S/m at zero field: q^2 N d^2 nu / kT exp(-Ea/kT) with Ea = 0, solved for N
+                "hopping": {"carrier_density": 2.0 * 1.380649e-23 * 300.0 / (1.602176634e-19**2 * 1e-18 * 1e13),
+                            "hop_distance": 1e-9, "attempt_frequency": 1e13, "activation_energy": 0.0},
+                "poole_frenkel": {"value": 2.0, "activation_energy": 0.0, "relative_permittivity": 1e30}}
     assert set(examples) == set(LAWS), "a new law needs an example here"
     for tag, parameters in examples.items():
         law = LAWS[tag](law=tag, **parameters)
@@ -115,10 +119,17 @@ def test_every_registered_law_evaluates_in_numpy():
         assert float(law.at(300.0, NUMPY)) == pytest.approx(2.0), tag
 
 
+KINETICS_EXAMPLES = {"vacancy_hopping": {"activation_energy_set": {"intercept": 0.93, "slope": 1.4e-26},
+                                         "activation_energy_reset": 1.18}}
+
+
 def test_every_kinetics_law_has_a_rate_and_verilog_a():
     for tag, law in KINETICS.items():
-        instance = law(law=tag)
-        assert instance.rate(900.0, 1e8) > 0, tag
+        instance = law(law=tag, **KINETICS_EXAMPLES.get(tag, {}))
+        assert instance.rate(900.0, 1e8, 1e25, 1.0) > 0, tag
+        if law.moves_state:  # its Verilog-A is the dynamic model's, with the state integrated
+            assert instance.state_change_rate(1.0, 1e25, -1.0) < 0
+            continue
         declarations, statements = instance.verilog_a()
         assert "rate =" in statements, tag
         assert all(hasattr(instance, key) for _, key, _ in law.verilog_parameters), tag

@@ -162,3 +162,18 @@ def test_slurm_script_is_ready_to_submit(tmp_path):
     assert subprocess.run(["bash", "-n", str(tmp_path / "o" / "sweep.sbatch")]).returncode == 0
     bad = run_cli("slurm", str(cfg), "--nodes", "2", "--ntasks-per-node", "16", "--time", "2h")
     assert bad.returncode == 2 and "--time" in bad.stderr
+
+
+def test_csv_cells_are_plain_numbers_for_numpy_and_other_float_subclasses(tmp_path):
+    """Unit test: sweep.csv holds plain numbers (numpy 2 reprs np.float64 as 'np.float64(..)')."""
+    from solver.sweep.store import write_csv
+
+    class Tagged(float):
+        def __repr__(self) -> str:
+            return f"Tagged({float(self)})"
+
+    columns = {"voltage_applied": np.array([np.float64(-1.5), Tagged(0.25), np.nan], dtype=object),
+               "newton_iterations": np.array([3, 4, 0])}
+    write_csv(tmp_path / "sweep.csv", columns)
+    assert (tmp_path / "sweep.csv").read_text().splitlines() == [
+        "voltage_applied [V],newton_iterations [1]", "-1.5,3", "0.25,4", ",0"]

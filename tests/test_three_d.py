@@ -25,7 +25,9 @@ def material(sigma: float, kappa: float) -> dict:
 def test_fraction_terminal_sets_the_potential_difference():
     """Verification (closed form): a slab driven at V on top with its bottom held at f V
     carries I = sigma (1 - f) V pi R^2 / L, and the power into it is (1 - f)^2 V^2 sigma A / L
-    (the sum over terminals of potential x current), all of which the energy equation removes."""
+    (the sum over terminals of potential x current); the boundary fluxes balance it to O(h)
+    (2e-2 as in the plain slab, measured 1.4e-2) and carry the current out through the
+    fraction terminal exactly (uniform J)."""
     sigma, kappa, V, f, L, R = 1e4, 2.0, 0.5, 0.25, 1e-6, 0.2e-6
     raw = slab_config([{"name": "slab", "material": "M", "thickness": 1.0}], {"M": material(sigma, kappa)})
     raw["electrical"] = {"drive": "top", "top": {"voltage": V}, "bottom": {"fraction": f}}
@@ -34,7 +36,8 @@ def test_fraction_terminal_sets_the_potential_difference():
     assert qoi["status"] == "ok"
     assert qoi["current"] == pytest.approx(conductance * (1 - f) * V, rel=1e-6)
     assert qoi["power"] == pytest.approx(conductance * ((1 - f) * V) ** 2, rel=1e-6)
-    assert qoi["energy_balance"] < 1e-8
+    assert qoi["energy_balance"] < 2e-2
+    assert qoi["current_balance"] < 1e-9
     assert qoi["T_max"] - T0 == pytest.approx(sigma * ((1 - f) * V) ** 2 / (8 * kappa), rel=5e-3)
 
 
@@ -67,19 +70,25 @@ def cell(kind: str, filament_size: float, size: float, distance: float) -> dict:
 
 
 def test_cell3d_matches_the_axisymmetric_cell():
-    """Verification (an independent discretisation of the same cell): the 3D cell on a coarse
-    mesh (0.6 nm at the filament) against the axisymmetric solve on a fine one (0.1 nm): current
-    within 5%, T_max within 1.5%, the probe's mean temperature rise within 3% (measured on these
-    meshes: +2.4%, -0.5%, -1.0%; the 1% comparison on accurate meshes is scripts/verify_3d.py,
-    quoted in the README)."""
-    _, reference = solve(cell("axisymmetric", 0.1, 2.0, 20.0), 0.8)
+    """Verification (an independent discretisation of the same cell): the 3D cell against the
+    axisymmetric one on the same mesh sizes (0.6 nm at the filament, 8 nm far away): current
+    within 4%, T_max within 1%, the probe's mean temperature rise within 3% (measured -1.5%,
+    -0.05%, +0.3%); T_max of both within 1% of the axisymmetric solve on a fine mesh (0.1 nm;
+    the current converges more slowly, as h, in both: the accurate comparison is
+    scripts/verify_3d.py, quoted in the README). The boundary-flux balances of the 3D fields
+    are O(h): energy within 6%, current within 4% (measured 3.8%, 0.7%)."""
+    _, fine = solve(cell("axisymmetric", 0.1, 2.0, 20.0), 0.8)
+    _, plane = solve(cell("axisymmetric", 0.6, 8.0, 10.0), 0.8)
     _, three_d = solve(cell("cell3d", 0.6, 8.0, 10.0), 0.8)
-    assert reference["status"] == three_d["status"] == "ok"
-    assert three_d["current"] == pytest.approx(reference["current"], rel=0.05)
-    assert three_d["T_max"] == pytest.approx(reference["T_max"], rel=0.015)
-    rise = {name: r["probes"]["active"]["T_mean"] - T0 for name, r in (("2d", reference), ("3d", three_d))}
+    assert fine["status"] == plane["status"] == three_d["status"] == "ok"
+    assert three_d["current"] == pytest.approx(plane["current"], rel=0.04)
+    assert three_d["T_max"] == pytest.approx(plane["T_max"], rel=0.01)
+    rise = {name: r["probes"]["active"]["T_mean"] - T0 for name, r in (("2d", plane), ("3d", three_d))}
     assert rise["3d"] == pytest.approx(rise["2d"], rel=0.03)
-    assert three_d["energy_balance"] < 1e-8
+    assert three_d["T_max"] == pytest.approx(fine["T_max"], rel=0.01)
+    assert plane["T_max"] == pytest.approx(fine["T_max"], rel=0.01)
+    assert three_d["energy_balance"] < 0.06
+    assert three_d["current_balance"] < 0.04
 
 
 def test_iterative_solver_takes_the_newton_steps_of_lu():
@@ -162,15 +171,17 @@ def test_tile_regions_and_groups(solved_tile):
 
 def test_tile_currents_power_and_symmetry(solved_tile):
     """Identity and symmetry: the line currents sum to zero (charge conservation) to 1e-8, the
-    power into the tile (potential x current over the lines) leaves as heat to 1e-8, the
-    pillar powers add up to the power minus the lines' Joule heat, and the cells at equal
+    power into the tile is potential x current summed over the lines, the boundary fluxes carry
+    the current out to 1e-3 and the heat to 20% on this coarse mesh (O(h); measured 3e-4 and
+    13%), the pillar powers add up to the power minus the lines' Joule heat, and the cells at equal
     nominal voltage (rows 0/1 at V and V/2, columns 0/1 at 0 and V/2) take equal power to 2%
     (they differ only by their distance to the driven line ends), and the cell at 0 V nearly
     none."""
     record, currents, power = solved_tile["record"], solved_tile["currents"], solved_tile["power"]
     assert record["status"] == "ok"
     assert abs(sum(currents.values())) < 1e-8 * max(abs(c) for c in currents.values())
-    assert record["energy_balance"] < 1e-8
+    assert record["current_balance"] < 1e-3
+    assert record["energy_balance"] < 0.2
     U = record["voltage_device"]
     fractions = {"row0": 1.0, "row1": 0.5, "col0": 0.0, "col1": 0.5}
     assert record["power"] == pytest.approx(U * sum(fractions[k] * currents[k] for k in currents), rel=1e-10)

@@ -1,4 +1,5 @@
-"""compact_model.json: the fitted compact model as a document (format "filatherm-compact-model", version 1).
+"""compact_model.json: the fitted compact model as a document (format "filatherm-compact-model", version 2;
+version 1 files, written before the device state and the field-activated current law, are still read).
 
 Written by `filatherm fit` into RESULTS_DIR/model/, read by `filatherm crossbar`, `filatherm
 train`, the report, and anyone with a JSON parser. The pydantic models below are the
@@ -6,7 +7,7 @@ definition; `compact_model.schema.json` beside this module is generated from the
 (`python scripts/generate_docs.py` rewrites it; a test checks that it is current). SI units
 throughout; voltages are device voltages, signed.
 
-    format, version        "filatherm-compact-model", 1
+    format, version        "filatherm-compact-model", 2
     source                 config_name, config_hash (of the sweep's config), config (resolved,
                            after --set), sweep (path), versions, parameters (swept values of
                            this model), overrides (--set given to fit), excluded_points
@@ -16,12 +17,20 @@ throughout; voltages are device voltages, signed.
                            delta_per_pulse
     fit                    T0 (the ambient, or fitted) and per polarity R_th [K/W] with its
                            rise delta_R_th over power_scale [W], beta [K/A]; the current law
-                           (G0, Ea_sigma, conduction_exponent, seebeck [V/K]) and field law
-                           (E1, Ea_E), each value with its 1-sigma error; residuals of the
-                           whole model against the FEM points (equations: solver.compact.laws)
+                           (`activated`: G0, Ea_sigma, conduction_exponent, seebeck [V/K]; or
+                           `field_activated`, per polarity: G0, Ea, exponent, field_voltage [V],
+                           path_heating) and field law (E1, Ea_E), each value with its 1-sigma
+                           error; residuals of the whole model against the FEM points
+                           (equations: solver.compact.laws)
     figures_of_merit       V_write per polarity (signed), whether it is extrapolated, T there,
                            nonlinearity_half_select = rate(V_write)/rate(V_write/2),
                            nonlinearity_third_select (V/3), T_asymmetry at |V_write|
+
+    state, states, thermal (version 2, a device with a state): the state's name, unit, range
+                           and the reference value the top-level keys describe; one model
+                           (state, table, fit, figures_of_merit) per solved state; the
+                           thermal time constant [s] and capacitance [J/K] from a transient
+                           step response (solver.compact.dynamic)
 
 A file that is not such a document (wrong format or version, missing or unknown keys,
 non-finite numbers, a table whose voltages do not increase) is bad input: InputError, one line.
@@ -32,9 +41,9 @@ from __future__ import annotations
 import json
 import math
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Discriminator, Field, Tag, ValidationError, model_validator
 
 from solver.base import StrictModel
 from solver.compact.table import MIN_BRANCH_POINTS
@@ -44,7 +53,8 @@ from solver.io import write_json_atomic
 from solver.materials.kinetics import Kinetics
 
 FORMAT = "filatherm-compact-model"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 SCHEMA_PATH = Path(__file__).resolve().parent / "compact_model.schema.json"
 MAX_FILE_BYTES = 50_000_000
 
@@ -105,6 +115,7 @@ class CurrentLaw(DocumentModel):
     (solver.compact.laws). T is the probe temperature of the thermal law, T0 its ambient.
     """
 
+    law: Literal["activated"] = "activated"
     scale: Estimate = Field(description="G0, conductance at T0 [S]")
     activation_energy: Estimate = Field(description="[eV]; negative means falling with T")
     conduction_exponent: Estimate = Field(
@@ -133,6 +144,47 @@ class Residuals(DocumentModel):
     max_abs_dlog10_rate: float = Field(ge=0, description="compact model vs FEM-derived rate")
 
 
+class FieldCurrentBranch(DocumentModel):
+    """One polarity of the field-activated current law (solver.compact.laws)."""
+
+    scale: Estimate = Field(description="G0, low-field conductance at T0 [S]")
+    activation_energy: Estimate = Field(description="Ea of the conductance in the path temperature [eV]")
+    exponent: Estimate = Field(description="n, power of the path temperature in the prefactor")
+    field_voltage: Estimate = Field(description="V1: |V| T0 / (V1 T_c) is the field enhancement's exponent [V]")
+    path_heating: Estimate = Field(description="gamma: the conduction path heats by gamma x the probe's rise")
+    points: int = Field(ge=1, description="points of this polarity in the fit")
+
+    @model_validator(mode="after")
+    def _positive(self) -> FieldCurrentBranch:
+        for name in ("scale", "field_voltage", "path_heating"):
+            if getattr(self, name).value <= 0:
+                raise ValueError(f"{name}.value: must be positive")
+        return self
+
+
+class FieldActivatedCurrentLaw(DocumentModel):
+    """I = G0 exp((a/T0)(1 - T0/T_c)) (T_c/T0)^n V exp(|V| T0/(V1 T_c)), T_c = T0 + gamma (T - T0),
+    per polarity (solver.compact.laws): the law of cells whose conduction is field-enhanced."""
+
+    law: Literal["field_activated"]
+    positive: FieldCurrentBranch
+    negative: FieldCurrentBranch
+    max_relative_error: float = Field(
+        ge=0, description="largest |law / FEM - 1| at the FEM voltages and temperatures")
+
+
+def _current_tag(value: Any) -> str:
+    law = value.get("law", "activated") if isinstance(value, dict) else getattr(value, "law", "activated")
+    return f"current:{law}"
+
+
+AnyCurrentLaw = Annotated[
+    Union[Annotated[CurrentLaw, Tag("current:activated")],
+          Annotated[FieldActivatedCurrentLaw, Tag("current:field_activated")]],
+    Discriminator(_current_tag),
+]
+
+
 class Fit(DocumentModel):
     T0: Estimate = Field(description="ambient of the thermal law [K]")
     T0_source: Literal["ambient", "fitted"] = Field(
@@ -140,7 +192,7 @@ class Fit(DocumentModel):
                     "least squares (the boundaries are at different temperatures)"
     )
     branches: Branches
-    current: CurrentLaw
+    current: AnyCurrentLaw
     field: ActivatedLaw
     residuals: Residuals
 
@@ -225,14 +277,47 @@ class Source(DocumentModel):
     excluded_points: list[ExcludedPoint] = Field(description="failed sweep points left out")
 
 
+class StateInfo(DocumentModel):
+    """The device state of a version-2 document (solver.config.schema.StateVariable)."""
+
+    name: str
+    unit: str
+    minimum: Optional[float] = Field(description="smallest physical value (e.g. the HRS), if given")
+    maximum: Optional[float] = Field(description="largest physical value (e.g. the LRS), if given")
+    reference: float = Field(description="the state the top-level table, fit and figures of merit describe")
+
+
+class StateModel(DocumentModel):
+    """The compact model of one solved state."""
+
+    state: float
+    table: Table
+    fit: Fit
+    figures_of_merit: FiguresOfMerit
+
+
+class ThermalDynamics(DocumentModel):
+    """The lumped thermal node's time scale, from a transient FEM step response: the probe
+    temperature relaxes to its steady value with time constant tau; C_th = tau / R_th."""
+
+    time_constant: Optional[float] = Field(description="tau [s]; null: no step response was solved")
+    capacitance: Optional[float] = Field(description="C_th = tau / R_th at the step [J/K]")
+    step_voltage: Optional[float] = Field(description="device voltage of the step [V]")
+    max_relative_error: Optional[float] = Field(
+        description="largest |(T_lumped - T_FEM)| over the step's rise, relative to it")
+
+
 class CompactModelDocument(DocumentModel):
     format: Literal["filatherm-compact-model"]
-    version: Literal[1]
+    version: Literal[1, 2]
     source: Source
     kinetics: Kinetics
     table: Table
     fit: Fit
     figures_of_merit: FiguresOfMerit
+    state: Optional[StateInfo] = Field(default=None, description="version 2: the device state")
+    states: Optional[list[StateModel]] = Field(default=None, description="version 2: one model per state")
+    thermal: Optional[ThermalDynamics] = Field(default=None, description="version 2: the thermal node")
 
     def to_data(self) -> dict:
         """Plain JSON data; loading it again gives the same document."""
@@ -261,10 +346,9 @@ def parse_document(data: Any, where: str) -> CompactModelDocument:
         raise InputError(f"{where}: not a filatherm compact model (top level is not an object)")
     if data.get("format") != FORMAT:
         raise InputError(f"{where}: not a filatherm compact model (format {data.get('format')!r})")
-    if data.get("version") != VERSION:
-        raise InputError(
-            f"{where}: compact model version {data.get('version')!r}, this filatherm reads {VERSION}"
-        )
+    if data.get("version") not in READABLE_VERSIONS:
+        raise InputError(f"{where}: compact model version {data.get('version')!r}, this filatherm reads "
+                         f"{' and '.join(map(str, READABLE_VERSIONS))}")
     try:
         return CompactModelDocument.model_validate(data)
     except ValidationError as err:

@@ -14,7 +14,9 @@ table made from a constant R_th gives back exactly.
 
 Current law, I = G0 exp((a/T0) (1 - (T0/T)^kappa)) (V + S (T - T0)) at the FEM probe
 temperature: nonlinear least squares in the relative current error (the data span decades),
-started from the Arrhenius fit ln|I/V| = ln G0 - a (1/T - 1/T0) (kappa = 1, S = 0).
+started from the Arrhenius fit ln|I/V| = ln G0 - a (1/T - 1/T0) (kappa = 1, S = 0). Where a
+field-enhanced conduction makes that law miss, the field-activated law (per polarity) is fitted
+too and kept if it halves the largest error (solver.compact.laws).
 Field law, ln(|E|/|V|) = ln E1 - a_E (1/T - 1/T0): linear least squares in log space.
 
 Errors are 1-sigma standard errors from the residual variance and (J^T J)^-1 with J the
@@ -26,8 +28,16 @@ from __future__ import annotations
 import numpy as np
 from scipy.optimize import least_squares, minimize_scalar
 
-from solver.compact.document import ActivatedLaw, Branches, CurrentLaw, Estimate, ThermalBranch
-from solver.compact.laws import ElectroThermal, activated, activation_temperature
+from solver.compact.document import (
+    ActivatedLaw,
+    Branches,
+    CurrentLaw,
+    Estimate,
+    FieldActivatedCurrentLaw,
+    FieldCurrentBranch,
+    ThermalBranch,
+)
+from solver.compact.laws import ActivatedConduction, FieldActivatedConduction, activated, activation_temperature
 from solver.compact.table import RateTable
 
 POWER_SCALE_RANGE = (1e-3, 1e2)  # P_R searched within this x the branch's largest power
@@ -103,8 +113,25 @@ def _branch_fit(table: RateTable, mask: np.ndarray, T0: float) -> tuple[tuple[fl
     return (float(R_th), float(dR_th), float(np.exp(best)), float(beta)), sse
 
 
-def fit_current(table: RateTable, T0: float) -> CurrentLaw:
-    """G0, activation energy, conduction exponent and Seebeck coefficient of the current law."""
+# The field-activated law replaces the activated one only where it is clearly better: an ohmic
+# cell's data, which the activated law fits to rounding, keeps the simpler law.
+FIELD_LAW_GAIN = 0.5
+
+
+def fit_current(table: RateTable, T0: float) -> CurrentLaw | FieldActivatedCurrentLaw:
+    """The current law that reproduces the table best: the activated law, or (per polarity) the
+    field-activated one when it halves the largest relative error (solver.compact.laws)."""
+    activated = fit_activated_current(table, T0)
+    if activated.max_relative_error < 1e-6:
+        return activated
+    field = fit_field_activated_current(table, T0)
+    if field is not None and field.max_relative_error < FIELD_LAW_GAIN * activated.max_relative_error:
+        return field
+    return activated
+
+
+def fit_activated_current(table: RateTable, T0: float) -> CurrentLaw:
+    """G0, activation energy, conduction exponent and Seebeck coefficient of the activated law."""
     used = (table.voltage != 0) & (table.current * table.voltage > 0)
     V, I, T = table.voltage[used], table.current[used], table.T_probe[used]
     # Start: Arrhenius in the probe temperature, no EMF.
@@ -113,8 +140,7 @@ def fit_current(table: RateTable, T0: float) -> CurrentLaw:
     (log_G0, a), _ = _least_squares(design, np.log(I / V))
 
     def law(theta: np.ndarray) -> np.ndarray:
-        return ElectroThermal(T0, float(np.exp(theta[0])), theta[1], theta[2], theta[3],
-                              0.0, 0.0, 1.0, 0.0).current(V, T)
+        return ActivatedConduction(T0, float(np.exp(theta[0])), theta[1], theta[2], theta[3]).current(V, T)
 
     def residual(theta: np.ndarray) -> np.ndarray:
         return law(theta) / I - 1.0
@@ -134,6 +160,51 @@ def fit_current(table: RateTable, T0: float) -> CurrentLaw:
         seebeck=_estimate(theta[3], errors[3]),
         max_relative_error=float(np.max(np.abs(residual(theta)))),
     )
+
+
+FIELD_STARTS = [(np.log(gamma), np.log(V1)) for gamma in (0.2, 0.6, 1.6) for V1 in (0.1, 1.0)]
+
+
+def fit_field_activated_current(table: RateTable, T0: float) -> FieldActivatedCurrentLaw | None:
+    """Per polarity G0, activation energy, exponent, field voltage and path heating of the
+    field-activated law: nonlinear least squares in the relative current error from a few
+    starts (the profile has local minima); None if a branch has too few points."""
+    branches, worst = {}, 0.0
+    for polarity in ("positive", "negative"):
+        used = table.branch(polarity) & (table.current * table.voltage > 0)
+        V, I, T = table.voltage[used], table.current[used], table.T_probe[used]
+        if len(V) < 6:
+            return None
+
+        def residual(theta: np.ndarray, V=V, I=I, T=T) -> np.ndarray:
+            law = FieldActivatedConduction(T0, np.exp(theta[0]), theta[1], theta[2], np.exp(theta[3]),
+                                           np.exp(theta[4]))
+            return law.current(V, T) / I - 1.0
+
+        best = None
+        with np.errstate(over="ignore", invalid="ignore"):
+            for log_gamma, log_V1 in FIELD_STARTS:
+                start = np.array([np.log(np.min(np.abs(I / V))), 0.0, 0.0, log_V1, log_gamma])
+                result = least_squares(residual, start, method="lm", xtol=1e-14, ftol=1e-14, gtol=1e-14,
+                                       max_nfev=20000)
+                if np.all(np.isfinite(result.fun)) and (best is None or result.cost < best.cost):
+                    best = result
+        if best is None:
+            return None
+        theta = best.x
+        errors = _standard_errors(_jacobian(residual, theta), residual(theta))
+        per_ev = activation_temperature(1.0)
+        G0, V1, gamma = (float(np.exp(theta[i])) for i in (0, 3, 4))
+        branches[polarity] = FieldCurrentBranch(
+            scale=_estimate(G0, G0 * errors[0]),
+            activation_energy=_estimate(theta[1] / per_ev, errors[1] / per_ev),
+            exponent=_estimate(theta[2], errors[2]),
+            field_voltage=_estimate(V1, V1 * errors[3]),
+            path_heating=_estimate(gamma, gamma * errors[4]),
+            points=int(used.sum()),
+        )
+        worst = max(worst, float(np.max(np.abs(residual(theta)))))
+    return FieldActivatedCurrentLaw(law="field_activated", max_relative_error=worst, **branches)
 
 
 def fit_field(table: RateTable, T0: float) -> ActivatedLaw:

@@ -2,18 +2,28 @@
 
 With T the probe temperature, T0 the ambient and V the signed device voltage:
 
-    G(T)      = G0 exp((a_sigma / T0) (1 - (T0/T)^kappa))        a = Ea q / k_B  [K]
-    I(V, T)   = G(T) (V + S (T - T0))
+    I(V, T)   = one of the two conduction laws below
     R_th(P)   = R_th + dR_th (1 - exp(-P / P_R))                  P = V I
     T         = T0 + R_th,b(P) P + beta_b I                       b = branch of sign(V)
     |E|(V, T) = E1 |V| exp(-a_E (1/T - 1/T0))
 
-Conductance: an activated law in the temperature T_c = T0 (T/T0)^kappa of the conducting
-path, which is not the probe: kappa = 1 is plain Arrhenius in the probe temperature, kappa < 1
-a path that heats less than the probe (T_c stays positive for every T and kappa, so the law
-is defined on the whole scan below). S (V/K) is the effective Seebeck coefficient of the cell:
-the thermoelectric EMF S (T - T0) of the hot junction adds to the applied voltage, which is
-what makes the current (and the heating) polarity-dependent at equal |V|.
+Conduction, `activated` (ohmic cells):
+    I = G0 exp((a_sigma / T0) (1 - (T0/T)^kappa)) (V + S (T - T0))     a = Ea q / k_B  [K]
+an activated law in the temperature T_c = T0 (T/T0)^kappa of the conducting path, which is not
+the probe: kappa = 1 is plain Arrhenius in the probe temperature, kappa < 1 a path that heats
+less than the probe (T_c stays positive for every T and kappa, so the law is defined on the
+whole scan below). S (V/K) is the effective Seebeck coefficient of the cell: the
+thermoelectric EMF S (T - T0) of the hot junction adds to the applied voltage, which is what
+makes the current (and the heating) polarity-dependent at equal |V|.
+
+Conduction, `field_activated` (cells whose conduction is field-enhanced, e.g. trap-to-trap
+hopping in the CMO), per polarity branch b:
+    I = G0_b exp((a_b / T0) (1 - T0/T_c)) (T_c/T0)^n_b V exp(|V| T0 / (V1_b T_c)),
+    T_c = T0 + gamma_b (T - T0)
+an activated conductance in the conduction-path temperature T_c (a share gamma of the probe's
+heating), the prefactor's power n of it (hopping: about -1), and a field enhancement that
+grows with |V| and falls with temperature, as the q d E / 2kT of hopping does; the branches
+absorb the thermoelectric asymmetry.
 
 Thermal law: the issue-7 lumped form T = T0 + R_th P + beta I per polarity branch, with a
 thermal resistance that rises with power from R_th (the low-power value) by dR_th over the
@@ -69,27 +79,84 @@ def activated(scale: float, activation_energy_ev: float, T0: float, voltage, tem
 
 
 @dataclass(frozen=True)
-class ElectroThermal:
-    """The numbers of the coupled current and thermal laws (branch values may be arrays,
-    one per voltage). Temperatures in K, a_sigma = Ea_sigma q / k_B in K."""
+class ActivatedConduction:
+    """I = G0 exp((a_sigma/T0)(1 - (T0/T)^kappa)) (V + S (T - T0))."""
 
     T0: float
     G0: float  # S, conductance at T0
     a_sigma: float  # K
     kappa: float  # conduction-path exponent
     seebeck: float  # V/K
-    R_th: np.ndarray | float  # K/W at low power
-    dR_th: np.ndarray | float  # K/W, rise at high power
-    P_R: np.ndarray | float  # W, power scale of the rise
-    beta: np.ndarray | float  # K/A
 
     def conductance(self, T):
         with np.errstate(over="ignore"):
             return self.G0 * np.exp(self.a_sigma / self.T0 * (1.0 - (self.T0 / T) ** self.kappa))
 
     def current(self, v, T):
-        """Signed current at voltage v and probe temperature T."""
         return self.conductance(T) * (v + self.seebeck * (T - self.T0))
+
+    def d_current_dT(self, v, T):
+        conductance = self.conductance(T)
+        d_conductance = conductance * self.a_sigma / self.T0 * self.kappa * (self.T0 / T) ** self.kappa / T
+        return d_conductance * (v + self.seebeck * (T - self.T0)) + conductance * self.seebeck
+
+    def per_point(self, shape) -> ActivatedConduction:
+        return self
+
+
+PATH_FLOOR = 0.05  # T_c is kept above this x T0 (the scan starts at 0.1 T0)
+
+
+@dataclass(frozen=True)
+class FieldActivatedConduction:
+    """I = G0 exp((a/T0)(1 - T0/T_c)) (T_c/T0)^n V exp(|V| T0 / (V1 T_c)), T_c = T0 + gamma (T - T0);
+    the branch values may be arrays, one per voltage."""
+
+    T0: float
+    G0: np.ndarray | float  # S
+    a_sigma: np.ndarray | float  # K
+    exponent: np.ndarray | float  # n
+    field_voltage: np.ndarray | float  # V1 [V]
+    path_heating: np.ndarray | float  # gamma
+
+    def path_temperature(self, T):
+        return np.maximum(self.T0 + self.path_heating * (T - self.T0), PATH_FLOOR * self.T0)
+
+    def current(self, v, T):
+        Tc = self.path_temperature(T)
+        with np.errstate(over="ignore"):
+            return (self.G0 * np.exp(self.a_sigma / self.T0 * (1.0 - self.T0 / Tc)) * (Tc / self.T0) ** self.exponent
+                    * v * np.exp(np.abs(v) * self.T0 / (self.field_voltage * Tc)))
+
+    def d_current_dT(self, v, T):
+        Tc = self.path_temperature(T)
+        d_log = (self.a_sigma / (Tc * Tc) + self.exponent / Tc - np.abs(v) * self.T0 / (self.field_voltage * Tc * Tc))
+        heating = np.where(self.T0 + self.path_heating * (T - self.T0) > PATH_FLOOR * self.T0, self.path_heating, 0.0)
+        return self.current(v, T) * d_log * heating
+
+    def per_point(self, shape) -> FieldActivatedConduction:
+        def column(value):
+            return np.broadcast_to(np.asarray(value, dtype=float), shape).reshape(-1, 1)
+
+        return FieldActivatedConduction(self.T0, column(self.G0), column(self.a_sigma), column(self.exponent),
+                                        column(self.field_voltage), column(self.path_heating))
+
+
+@dataclass(frozen=True)
+class ElectroThermal:
+    """The coupled conduction and thermal laws (branch values may be arrays, one per voltage).
+    Temperatures in K."""
+
+    T0: float
+    conduction: ActivatedConduction | FieldActivatedConduction
+    R_th: np.ndarray | float  # K/W at low power
+    dR_th: np.ndarray | float  # K/W, rise at high power
+    P_R: np.ndarray | float  # W, power scale of the rise
+    beta: np.ndarray | float  # K/A
+
+    def current(self, v, T):
+        """Signed current at voltage v and probe temperature T."""
+        return self.conduction.current(v, T)
 
     def thermal_resistance(self, power):
         return self.R_th + self.dR_th * (1.0 - np.exp(-power / self.P_R))
@@ -101,11 +168,8 @@ class ElectroThermal:
 
     def balance_slope(self, v, T):
         """df/dT, analytic."""
-        conductance = self.conductance(T)
-        emf = v + self.seebeck * (T - self.T0)
-        current = conductance * emf
-        d_conductance = conductance * self.a_sigma / self.T0 * self.kappa * (self.T0 / T) ** self.kappa / T
-        d_current = d_conductance * emf + conductance * self.seebeck
+        current = self.current(v, T)
+        d_current = self.conduction.d_current_dT(v, T)
         decay = np.exp(-v * current / self.P_R)
         resistance = self.R_th + self.dR_th * (1.0 - decay)
         d_resistance = self.dR_th * decay * v * d_current / self.P_R
@@ -122,7 +186,7 @@ def steady_temperature(voltage, law: ElectroThermal) -> np.ndarray:
     def per_point(name):
         return np.broadcast_to(np.asarray(getattr(law, name), dtype=float), shape).reshape(-1, 1)
 
-    law = ElectroThermal(law.T0, law.G0, law.a_sigma, law.kappa, law.seebeck,
+    law = ElectroThermal(law.T0, law.conduction.per_point(shape),
                          *(per_point(name) for name in ("R_th", "dR_th", "P_R", "beta")))
     T0 = law.T0
     grid = T0 * np.exp(SCAN_START + SCAN_STEP * np.arange(SCAN_POINTS))

@@ -24,6 +24,7 @@ from scipy.optimize import brentq
 
 from solver.compact.document import (
     ActivatedLaw,
+    FieldActivatedCurrentLaw,
     Branches,
     CompactModelDocument,
     CurrentLaw,
@@ -37,7 +38,9 @@ from solver.compact.document import (
     read_document,
 )
 from solver.compact.laws import (
+    ActivatedConduction,
     ElectroThermal,
+    FieldActivatedConduction,
     activated,
     activation_temperature,
     steady_temperature,
@@ -54,8 +57,9 @@ class CompactModel:
 
     def __init__(self, kinetics: Kinetics, table: Table, T0: Estimate, branches: Branches,
                  current_law: CurrentLaw, field_law: ActivatedLaw,
-                 document: Optional[CompactModelDocument] = None):
+                 document: Optional[CompactModelDocument] = None, state: Optional[float] = None):
         self.kinetics = kinetics
+        self.state = state  # the device state of this model (kinetics laws may depend on it)
         self.table = table
         self.T0 = T0.value
         self.branches = branches
@@ -70,7 +74,7 @@ class CompactModel:
     def from_document(cls, document: CompactModelDocument) -> CompactModel:
         fit = document.fit
         return cls(document.kinetics, document.table, fit.T0, fit.branches, fit.current, fit.field,
-                   document)
+                   document, document_state(document))
 
     @classmethod
     def load(cls, path: str | Path) -> CompactModel:
@@ -88,12 +92,8 @@ class CompactModel:
         def branch(name: str) -> np.ndarray:
             return np.where(positive, getattr(pos, name).value, getattr(neg, name).value)
 
-        law = self.current_law
-        return ElectroThermal(
-            self.T0, law.scale.value, activation_temperature(law.activation_energy.value),
-            law.conduction_exponent.value, law.seebeck.value,
-            branch("R_th"), branch("delta_R_th"), branch("power_scale"), branch("beta"),
-        )
+        return ElectroThermal(self.T0, conduction(self.current_law, self.T0, positive),
+                              branch("R_th"), branch("delta_R_th"), branch("power_scale"), branch("beta"))
 
     def temperature(self, voltage) -> np.ndarray:
         """T_probe [K]: the steady state of the coupled laws (solver.compact.laws)."""
@@ -119,7 +119,7 @@ class CompactModel:
         v = np.asarray(voltage, dtype=float)
         T = self.temperature(v)
         with np.errstate(over="ignore", invalid="ignore"):
-            return self.kinetics.rate(T, self._field(v, T))
+            return self.kinetics.rate(T, self._field(v, T), self.state, np.sign(v))
 
     def delta_per_pulse(self, voltage) -> np.ndarray:
         """rate x pulse width."""
@@ -237,3 +237,28 @@ class CompactModel:
             nonlinearity_third_select=Polarities(**{p: ratio(p, 3.0) for p in POLARITY_SIGNS}),
             T_asymmetry=asymmetry,
         )
+
+
+def document_state(document: CompactModelDocument) -> Optional[float]:
+    """The device state a document's points were solved at: its swept `state.value`, else the
+    config's (None when the config has no state)."""
+    from solver.compact.table import STATE_KEY
+
+    if STATE_KEY in document.source.parameters:
+        return float(document.source.parameters[STATE_KEY])
+    state = document.source.config.get("state")
+    return float(state["value"]) if state else None
+
+
+def conduction(law, T0: float, positive) -> ActivatedConduction | FieldActivatedConduction:
+    """The conduction law of a document's current law; `positive` picks each voltage's branch."""
+    if isinstance(law, FieldActivatedCurrentLaw):
+        pos, neg = law.positive, law.negative
+
+        def branch(name: str, transform=lambda x: x) -> np.ndarray:
+            return np.where(positive, transform(getattr(pos, name).value), transform(getattr(neg, name).value))
+
+        return FieldActivatedConduction(T0, branch("scale"), branch("activation_energy", activation_temperature),
+                                        branch("exponent"), branch("field_voltage"), branch("path_heating"))
+    return ActivatedConduction(T0, law.scale.value, activation_temperature(law.activation_energy.value),
+                               law.conduction_exponent.value, law.seebeck.value)

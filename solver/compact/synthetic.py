@@ -12,7 +12,8 @@ assumes,
 solved for T at each voltage. The conducting region runs hotter than the probe,
 T_c - T0 = conduction_heating (T - T0), and the probe field is E = field_per_volt |V|
 (1 + field_heating (T - T0)/T0): neither is exactly the fitted form unless
-conduction_heating = 1 and field_heating = 0, so by default the fit has a residual to report,
+conduction_heating = 1 and field_heating = 0 (the field-activated current law holds any
+conduction_heating), so by default the fit has a residual to report,
 as it will with FEM data. Default numbers mimic the default FEM device (JART
 v1b: R_th of order 1e7 K/W; tens of uA; a Peltier asymmetry of tens of K); they are assumed,
 not measured. The rise of R_th and the EMF are off (0) by default.

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Optional
 
 import numpy as np
 
@@ -44,6 +44,7 @@ class RateTable:
     rate: np.ndarray
     delta_per_pulse: np.ndarray
     excluded: list[dict] = field(default_factory=list)
+    state: Optional[float] = None  # the device state of these points (None: the config has none)
 
     def branch(self, polarity: str) -> np.ndarray:
         """Boolean mask of the points of one polarity (`positive` or `negative`)."""
@@ -61,8 +62,14 @@ def probe_columns(kinetics: KineticsLaw) -> tuple[str, str]:
     return f"probes/{kinetics.probe}/T_{stat}", f"probes/{kinetics.probe}/E_{stat}"
 
 
-def build_rate_tables(sweep: SweepTable, kinetics: KineticsLaw, where: str) -> list[RateTable]:
-    """Rate tables of a sweep, one per parameter set, in order of first appearance."""
+STATE_KEY = "state.value"  # the swept device state, as a sweep parameter
+
+
+def build_rate_tables(sweep: SweepTable, kinetics: KineticsLaw, where: str,
+                      state: Optional[float] = None) -> list[RateTable]:
+    """Rate tables of a sweep, one per parameter set, in order of first appearance. The device
+    state of a table (for laws that depend on it) is its swept `state.value`, else `state`
+    (the config's)."""
     T_col, E_col = probe_columns(kinetics)
     for name in _REQUIRED + (T_col, E_col):
         if name not in sweep.columns:
@@ -78,12 +85,16 @@ def build_rate_tables(sweep: SweepTable, kinetics: KineticsLaw, where: str) -> l
     tables = []
     for key, rows in groups.items():
         parameters = dict(zip(sweep.parameter_names, key))
-        tables.append(_table_of_group(sweep, rows, parameters, kinetics, T_col, E_col, where))
+        table_state = parameters.get(STATE_KEY, state)
+        if kinetics.uses_state() and table_state is None:
+            raise InputError(f"{where}: kinetics law {kinetics.law} depends on the device state; the config "
+                             "needs a `state:` block")
+        tables.append(_table_of_group(sweep, rows, parameters, kinetics, T_col, E_col, where, table_state))
     return tables
 
 
 def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kinetics: KineticsLaw,
-                    T_col: str, E_col: str, where: str) -> RateTable:
+                    T_col: str, E_col: str, where: str, state: Optional[float]) -> RateTable:
     numeric = ("voltage_device", "voltage_applied", "current", "power", T_col, E_col)
     kept: list[int] = []
     excluded: list[dict] = []
@@ -112,7 +123,7 @@ def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kineti
         return np.array([float(sweep[name][i]) for i in order], dtype=float)
 
     voltage, T, E = column("voltage_device"), column(T_col), column(E_col)
-    rate = kinetics.rate(T, E)
+    rate = kinetics.rate(T, E, state, np.sign(voltage))
     table = RateTable(
         parameters=parameters,
         point_id=[str(sweep["point_id"][i]) for i in order],
@@ -124,6 +135,7 @@ def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kineti
         E_probe=np.abs(E),
         rate=rate,
         delta_per_pulse=rate * kinetics.pulse_width,
+        state=state,
         excluded=excluded,
     )
     for polarity in POLARITIES:

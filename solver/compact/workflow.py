@@ -4,7 +4,8 @@
 
 writes, for the parameter set that matches the config (the only one in a voltage-only sweep):
 compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
-compact_model.va, aihwkit_device.py and compact_model.png; every other parameter set gets
+compact_model.va, compact_model.sub/.lib (ngspice, solver.spice.subcircuit), aihwkit_device.py
+and compact_model.png; every other parameter set gets
 variants/compact_model_<i>.json in the same format.
 """
 
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 
@@ -25,7 +26,10 @@ from solver.compact.document import (
     Fit,
     Residuals,
     Source,
+    StateInfo,
+    StateModel,
     Table,
+    ThermalDynamics,
     write_document,
 )
 from solver.compact.export_csv import write_csv
@@ -33,13 +37,15 @@ from solver.compact.fitting import fit_current, fit_field, fit_thermal, zero_bia
 from solver.compact.model import CompactModel
 from solver.compact.plots import plot_compact_model
 from solver.compact.stored_config import stored_config
-from solver.compact.table import RateTable, build_rate_tables
+from solver.compact.table import STATE_KEY, RateTable, build_rate_tables
+from solver.compact.thermal import thermal_dynamics
 from solver.compact.verilog_a import write_verilog_a
 from solver.config import Config, config_data
 from solver.config.keypath import get_path
 from solver.config.schema import Convective, FixedTemperature
 from solver.config.yamlio import parse_yaml
 from solver.errors import ConfigError, InputError
+from solver.spice.subcircuit import write_subcircuit
 from solver.sweep.store import read_sweep
 
 
@@ -72,17 +78,24 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
     if config.kinetics is None:
         raise InputError(f"{sweep_path}: the config has no kinetics block "
                          "(add one, or pass --set kinetics.law=ion_hopping)")
-    tables = build_rate_tables(sweep, config.kinetics, str(sweep_path))
-    primary = _primary_index(tables, config)
-    tables = [tables[primary]] + tables[:primary] + tables[primary + 1:]
-    models = []
+    tables = build_rate_tables(sweep, config.kinetics, str(sweep_path),
+                               config.state.value if config.state is not None else None)
+    fitted = []
     for table in tables:
         model = fit_table(table, config, sweep.config_hash, sweep.versions, str(sweep_path), overrides)
-        models.append(model)
+        fitted.append(model)
         say(_summary(model))
         if table.excluded:
             listed = ", ".join(f"{p['point_id']} ({p['status']})" for p in table.excluded)
             say(f"  left out {len(table.excluded)} failed points: {listed}")
+    thermal = thermal_dynamics(results_dir / "step", config.kinetics.probe, fitted[0].T0)
+    if thermal is not None:
+        say(f"thermal node: tau = {thermal.time_constant:.3g} s, C_th = {thermal.capacitance:.3g} J/K from the "
+            f"step response at {thermal.step_voltage:+.3g} V (one exponential within "
+            f"{100 * thermal.max_relative_error:.2g}% of the rise)")
+    models = [with_states(family, config, thermal) for family in _families(fitted)]
+    primary = _primary_index(models, config)
+    models = [models[primary]] + models[:primary] + models[primary + 1:]
     files = _write_outputs(Path(output_dir) if output_dir else results_dir, models, config)
     say(f"compact model written to {files[0].parent}")
     return FitOutcome(models, files)
@@ -103,7 +116,7 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
             "voltage", "voltage_applied", "current", "power", "T_probe", "E_probe", "rate",
             "delta_per_pulse")},
     )
-    model = CompactModel(kinetics, document_table, T0, branches, current, field)
+    model = CompactModel(kinetics, document_table, T0, branches, current, field, state=table.state)
     fit = Fit(T0=T0, T0_source="ambient" if pinned else "fitted", branches=branches, current=current,
               field=field, residuals=_residuals(model, table))
     document = CompactModelDocument(
@@ -156,12 +169,43 @@ def _residuals(model: CompactModel, table: RateTable) -> Residuals:
     )
 
 
-def _primary_index(tables: list[RateTable], config: Config) -> int:
-    """The parameter set whose values equal the config's own (else the first)."""
+def _variant(model: CompactModel) -> dict:
+    """The swept parameters of a model other than the device state."""
+    return {k: v for k, v in model.document.source.parameters.items() if k != STATE_KEY}
+
+
+def _families(models: list[CompactModel]) -> list[list[CompactModel]]:
+    """Models grouped by their swept parameters other than the state, in first-seen order."""
+    groups: dict[str, list[CompactModel]] = {}
+    for model in models:
+        groups.setdefault(repr(sorted(_variant(model).items())), []).append(model)
+    return list(groups.values())
+
+
+def with_states(models: list[CompactModel], config: Config,
+                thermal: Optional[ThermalDynamics] = None) -> CompactModel:
+    """One device from the models of its solved states: the reference state's model (the
+    config's state, else the nearest solved one) whose document also holds every state's
+    (version 2) and the thermal node of a step response. A device without a state is its
+    single model (with the thermal node)."""
+    if config.state is None:
+        return CompactModel.from_document(models[0].document.model_copy(update={"thermal": thermal}))
+    models = sorted(models, key=lambda m: m.state)
+    reference = min(models, key=lambda m: abs(m.state - config.state.value))
+    states = [StateModel(state=m.state, table=m.document.table, fit=m.document.fit,
+                         figures_of_merit=m.document.figures_of_merit) for m in models]
+    info = StateInfo(name=config.state.name, unit=config.state.unit, minimum=config.state.minimum,
+                     maximum=config.state.maximum, reference=reference.state)
+    document = reference.document.model_copy(update={"state": info, "states": states, "thermal": thermal})
+    return CompactModel.from_document(document)
+
+
+def _primary_index(models: list[CompactModel], config: Config) -> int:
+    """The device whose swept values (other than the state) equal the config's own (else the first)."""
     data = config_data(config)
-    for index, table in enumerate(tables):
+    for index, model in enumerate(models):
         try:
-            if all(get_path(data, key) == value for key, value in table.parameters.items()):
+            if all(get_path(data, key) == value for key, value in _variant(model).items()):
                 return index
         except ConfigError:
             continue
@@ -201,7 +245,8 @@ def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> li
     files = [
         write_document(model_dir / "compact_model.json", primary.document),
         write_csv(model_dir / "compact_model.csv", models),
-        write_verilog_a(model_dir / "compact_model.va", primary),
+        *([] if primary.kinetics.moves_state else [write_verilog_a(model_dir / "compact_model.va", primary)]),
+        *([] if primary.kinetics.moves_state else write_subcircuit(model_dir, primary)),
         write_aihwkit_device(model_dir / "aihwkit_device.py", primary, config.crossbar),
         plot_compact_model(model_dir / "compact_model.png", primary),
     ]

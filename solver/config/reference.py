@@ -45,7 +45,19 @@ def _type_name(annotation) -> str:
     return getattr(annotation, "__name__", str(annotation))
 
 
+def _named_variants(annotation) -> list[type[BaseModel]]:
+    """Members of a union of models told apart by a literal `name` (the training algorithms)."""
+    models = _models(annotation)
+    named = [m for m in models if "name" in m.model_fields
+             and typing.get_origin(m.model_fields["name"].annotation) is typing.Literal]
+    return named if len(named) > 1 and len(named) == len(models) else []
+
+
 def _default(field) -> str:
+    if field.default_factory is not None:
+        value = field.default_factory()
+        if isinstance(value, (tuple, list)) and value and all(hasattr(v, "name") for v in value):
+            return "`[" + ", ".join(str(v.name) for v in value) + "]` (their defaults)"
     if field.default is not PydanticUndefined:
         value = field.default
         if isinstance(value, BaseModel):
@@ -60,7 +72,7 @@ def _default(field) -> str:
     return "**required**"
 
 
-def rows(model: type[BaseModel], prefix: str, seen: set) -> list[str]:
+def rows(model: type[BaseModel], prefix: str, seen: set, variant: str = "") -> list[str]:
     out = []
     extra = _extra_annotation(model)
     if extra is not None:  # conditions keyed by facet group (solver.config.schema.Electrical/Thermal)
@@ -70,8 +82,20 @@ def rows(model: type[BaseModel], prefix: str, seen: set) -> list[str]:
             out += rows(sub, f"{prefix}.<boundary>", seen)
     for name, field in model.model_fields.items():
         path = f"{prefix}.{name}" if prefix else name
-        description = (field.description or "").replace("|", "\\|")
+        description = variant + (field.description or "").replace("|", "\\|")
         out.append(f"| `{path}` | {_type_name(field.annotation)} | {_default(field)} | {description} |")
+        variants = _named_variants(field.annotation)
+        if variants:
+            sub_prefix = f"{path}[i]" if typing.get_origin(field.annotation) in (tuple, list) else path
+            listed = next((p for p, models in seen if models == tuple(variants)), None)
+            if listed is not None:
+                out.append(f"| `{sub_prefix}.*` | | | the keys of `{listed}` |")
+                continue
+            seen.add((sub_prefix, tuple(variants)))
+            for sub in variants:
+                tag = typing.get_args(sub.model_fields["name"].annotation)[0]
+                out += rows(sub, sub_prefix, seen, f"({tag}) ")
+            continue
         for sub in _models(field.annotation):
             key = (path, sub)
             if key in seen:

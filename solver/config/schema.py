@@ -11,6 +11,8 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, ClassVar, Literal, Optional, Union
 
+import annotated_types
+
 from pydantic import (
     ConfigDict,
     Discriminator,
@@ -53,6 +55,26 @@ class Material(Model):
             law = getattr(self, key)
             if law is not None and not law.is_positive():
                 raise ValueError(f"{key}: must be positive")
+        return self
+
+
+class StateVariable(Model):
+    """The device's internal state: one physical quantity (e.g. the average oxygen-vacancy
+    concentration of the CMO switching region) that material laws may depend on through
+    `StateLinear` parameters ({intercept, slope, minimum}); sweep it with
+    `sweep.parameters: {state.value: [...]}` (docs/physics.md, "Device state")."""
+
+    name: Name = Field(description="what the state is, e.g. vacancy_concentration")
+    unit: str = Field(max_length=32, description="its unit, e.g. 1/m^3")
+    value: float = Field(description="the state of the cell that is solved [unit]")
+    minimum: Optional[float] = Field(default=None, description="smallest physical value, e.g. the HRS [unit]")
+    maximum: Optional[float] = Field(default=None, description="largest physical value, e.g. the LRS [unit]")
+    description: Optional[str] = Field(default=None, description="free text")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> StateVariable:
+        if self.minimum is not None and self.maximum is not None and self.minimum >= self.maximum:
+            raise ValueError("maximum: must be larger than minimum")
         return self
 
 
@@ -454,10 +476,13 @@ class Pulse(Model):
 class TimeStepping(Model):
     scheme: Literal["bdf2", "backward_euler"] = Field(default="bdf2", description="time integrator")
     adaptive: bool = Field(default=True, description="local-error control; false: fixed dt_initial")
-    tolerance: Positive = Field(default=1e-3, description="local error per step, relative to the T rise")
-    dt_initial: Positive = Field(default=1e-12, description="first step (the fixed step if not adaptive) [s]")
+    tolerance: Positive = Field(default=1e-2, description="global error target of T, relative to its rise: each "
+                                "step's local error is held below tolerance x rise x dt / pulse duration")
+    dt_initial: Positive = Field(default=1e-12, description="first step, and first step after each corner of "
+                                 "the pulse (the fixed step if not adaptive) [s]")
     dt_min: Positive = Field(default=1e-16, description="smallest step before giving up [s]")
-    dt_max: Optional[Positive] = Field(default=None, description="largest step [s]; default: pulse width / 10")
+    dt_max: Optional[Positive] = Field(default=None, description="largest step [s]; default: none (the error "
+                                       "control sets the step; this is a cap, not the accuracy knob)")
     snapshots: Optional[tuple[NonNegative, ...]] = Field(
         default=None, description="field output times [s]; default: end of each plateau and the end")
 
@@ -538,6 +563,47 @@ class Sweep(Model):
         return self
 
 
+class AccessTransistor(Model):
+    """The access nFET of a 1T1R cell: SPICE level-1 MOSFET, no body effect (solver.crossbar.lines).
+    Geometry of IBM/Analog_ReRAM_Training_Simulator's 10x10 1T1R netlist (W 2 um, L 250 nm,
+    V_th 0.5 V); KP is a typical long-channel value of 0.25-0.35 um CMOS (assumed)."""
+
+    threshold_voltage: float = Field(default=0.5, description="V_th [V]")
+    transconductance: Positive = Field(default=2.0e-4, description="KP = mu_n C_ox [A/V^2]")
+    width: Positive = Field(default=2.0e-6, description="channel width W [m]")
+    length: Positive = Field(default=2.5e-7, description="channel length L [m]")
+    gate_voltage_positive: float = Field(
+        default=1.4, description="on-gate voltage during pulses of positive device voltage (SET) [V]")
+    gate_voltage_negative: float = Field(
+        default=3.3, description="on-gate voltage during pulses of negative device voltage (RESET) [V]")
+
+
+class SpiceArray(Model):
+    """The circuit-level array of `filatherm spice-array` (solver.spice.array): one fully
+    parallel stochastic update simulated by ngspice."""
+
+    rows: int = Field(default=16, ge=1, le=256, description="rows of the simulated array")
+    cols: int = Field(default=16, ge=1, le=256, description="columns of the simulated array")
+    scheme: Literal["v_half", "v_third", "gate_coincidence"] = Field(
+        default="v_half", description="biasing scheme (gate_coincidence needs cell: 1T1R, v_third 1R)")
+    pulse_train_length: int = Field(
+        default=10, ge=1, le=1000,
+        description="BL: slots of the pulse trains (10 as in IBM/Analog_ReRAM_Training_Simulator)")
+    edge_time: Positive = Field(default=1.0e-9, description="rise and fall time of a line pulse [s]")
+    thermal_capacitance: Positive = Field(
+        default=2.0e-17, description="C_th of every cell [J/K] (Galetta et al. 2025, CMO/HfOx)")
+    conductance_min: Positive = Field(
+        default=25e-6, description="conductance at w_min, for reporting dG [S] (CMO/HfOx window)")
+    conductance_max: Positive = Field(default=90e-6, description="conductance at w_max [S]")
+    timeout: Positive = Field(default=1800.0, description="longest ngspice run [s]")
+    sweep_sizes: tuple[Annotated[int, Field(ge=2, le=1024)], ...] = Field(
+        default=(16, 32, 64, 128), min_length=1,
+        description="lines per side of the square arrays of the IR-drop sweep (numpy model)")
+    sweep_resistances: tuple[Positive, ...] = Field(
+        default=(0.25, 0.5, 1.0, 2.0), min_length=1,
+        description="line resistances of the IR-drop sweep [Ohm per segment]")
+
+
 class Crossbar(Model):
     """The compact crossbar model (solver.crossbar): array, biasing scheme and device noise."""
 
@@ -561,12 +627,182 @@ class Crossbar(Model):
         default=5, ge=0, le=100, description="read-verify rounds when mapping weights"
     )
     seed: int = Field(default=0, ge=0, description="random seed of the crossbar experiments")
+    line_resistance: NonNegative = Field(
+        default=0.0, description="resistance of one line segment per cell (word, bit and source "
+                                 "lines) [Ohm]; 0: ideal wires. Used by spice-array and the numpy "
+                                 "line model; the crossbar and train experiments assume ideal wires")
+    cell: Literal["1R", "1T1R"] = Field(
+        default="1R", description="cell: device alone, or with an access nFET (spice-array, line model)")
+    transistor: AccessTransistor = Field(default_factory=AccessTransistor,
+                                         description="the access nFET of 1T1R cells")
+    spice: SpiceArray = Field(default_factory=SpiceArray,
+                              description="the circuit-level array of `filatherm spice-array`")
+
+    @model_validator(mode="after")
+    def _spice_scheme_fits_cell(self) -> Crossbar:
+        if self.spice.scheme == "gate_coincidence" and self.cell != "1T1R":
+            raise ValueError("spice.scheme: gate_coincidence needs cell: 1T1R")
+        if self.spice.scheme == "v_third" and self.cell != "1R":
+            raise ValueError("spice.scheme: v_third applies to cell: 1R only")
+        if self.spice.conductance_max <= self.spice.conductance_min:
+            raise ValueError("spice.conductance_max: must exceed conductance_min")
+        return self
+
+
+class PlainSGD(Model):
+    """Plain parallel SGD: every sample's gradient step -lr delta a^T is one stochastic pulse
+    update of the weight pairs (solver.crossbar.optimizers.PlainSGD)."""
+
+    name: Literal["sgd"] = Field(default="sgd", description="plain parallel SGD")
+
+
+class TikiTaka(Model):
+    """Tiki-Taka v1 (Gokmen & Haensch, Front. Neurosci. 14:103, 2020): a fast array A takes the
+    pulsed gradient updates; its columns are read one at a time and added to the slow weight
+    pairs C by pulsed parallel updates; the network uses W = gamma A + C."""
+
+    name: Literal["tiki_taka"] = Field(default="tiki_taka", description="Tiki-Taka with fast array A and slow array C")
+    gamma: NonNegative = Field(default=0.1, description="weight of A in W = gamma A + C (dimensionless)")
+    fast_learning_rate: Positive = Field(
+        default=0.2, description="step onto A: A += -fast_learning_rate delta a^T (W units per unit delta x "
+                                 "activation), the same in every epoch")
+    transfer_every: int = Field(default=1, ge=1, le=100_000,
+                                description="samples between transfers; each transfer reads one column of A")
+    transfer_learning_rate: Positive = Field(
+        default=0.2, description="C += transfer_learning_rate / epoch x (the column of A read) per transfer "
+                                 "(dimensionless)")
+
+
+class ChoppedTikiTaka(Model):
+    """Chopped Tiki-Taka (TTv2 with a chopper, c-TTv2: Gokmen, Front. AI 4:699148, 2021; Rasch et
+    al., Nat. Commun. 15:7133, 2024): A takes the gradient with the sign of its column's chopper;
+    the column read back (times the chopper) is accumulated in a digital buffer H, and C gets
+    whole pulses where |H| crosses the threshold; W = C."""
+
+    name: Literal["chopped_tiki_taka"] = Field(default="chopped_tiki_taka",
+                                               description="Tiki-Taka with digital buffer H and chopper")
+    fast_learning_rate: Positive = Field(
+        default=1.0, description="step onto A: A += -fast_learning_rate chopper delta a^T (W units per unit "
+                                 "delta x activation), the same in every epoch")
+    transfer_every: int = Field(default=1, ge=1, le=100_000,
+                                description="samples between transfers; each transfer reads one column of A")
+    transfer_learning_rate: Positive = Field(
+        default=0.1, description="H += transfer_learning_rate / epoch x chopper x (the column of A read), in "
+                                 "units of the W step of one pulse pair on C (dimensionless)")
+    threshold: float = Field(default=1.0, gt=0, le=1, description=(
+        "|H| [pulses] from which a pulse is written: n = sign(H) floor(|H| + 1 - threshold) pulses "
+        "(1: truncate, 0.5: round)"))
+    max_pulses: int = Field(default=1, ge=1, le=1000, description="most pulses written to one device per transfer")
+    forget_buffer: bool = Field(default=True, description=(
+        "after a write, H = 0 where pulses were written (true) or H -= the pulses written (false)"))
+    chopper_probability: float = Field(default=0.1, ge=0, le=1, description=(
+        "chance that a column's chopper flips after its read (0: no chopper, i.e. TTv2)"))
+    chopper_random: bool = Field(default=True, description=(
+        "flip at random with that chance (true) or regularly every round(1/chopper_probability) reads (false)"))
+
+
+class MixedPrecision(Model):
+    """Mixed precision (Nandakumar et al., Front. Neurosci. 14:406, 2020): the gradient is
+    accumulated digitally in chi (in pulses); every `transfer_every` samples the whole pulses in
+    chi are written row by row into the weight pairs and taken off chi."""
+
+    name: Literal["mixed_precision"] = Field(default="mixed_precision",
+                                             description="digital accumulation, thresholded pulses")
+    transfer_every: int = Field(default=1, ge=1, le=100_000, description="samples between writes of chi")
+    threshold: float = Field(default=1.0, gt=0, le=1, description=(
+        "|chi| [pulses] from which a pulse is written: n = sign(chi) floor(|chi| + 1 - threshold)"))
+    max_pulses: int = Field(default=4, ge=1, le=1000, description="most pulses written to one device per write")
+
+
+ALGORITHM_NAMES = ("sgd", "tiki_taka", "chopped_tiki_taka", "mixed_precision")
+
+
+def _algorithm_tag(value: Any) -> Optional[str]:
+    """`algorithm: tiki_taka` is shorthand for `{name: tiki_taka}` (the parameters' defaults)."""
+    name = value if isinstance(value, str) else (
+        value.get("name", "sgd") if isinstance(value, dict) else getattr(value, "name", None))
+    return f"algorithm:{name}" if name in ALGORITHM_NAMES else None
+
+
+def _algorithm_from_word(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+Algorithm = Annotated[
+    Union[
+        Annotated[PlainSGD, Tag("algorithm:sgd")],
+        Annotated[TikiTaka, Tag("algorithm:tiki_taka")],
+        Annotated[ChoppedTikiTaka, Tag("algorithm:chopped_tiki_taka")],
+        Annotated[MixedPrecision, Tag("algorithm:mixed_precision")],
+    ],
+    Discriminator(_algorithm_tag, custom_error_type="unknown_algorithm",
+                  custom_error_message="name must be one of " + ", ".join(ALGORITHM_NAMES)),
+]
+
+HalfSelectRatio = Annotated[float, annotated_types.Ge(0), annotated_types.Lt(1)]
+
+
+class TrainingMap(Model):
+    """The design maps of `filatherm train --map` (solver.crossbar.design_map): accuracy of each
+    algorithm on a synthetic device whose half-select response is set by k (see
+    solver.crossbar.device.half_select_device), over k x asymmetry (at crossbar.device_spread)
+    and k x device_spread (at asymmetry 0)."""
+
+    k: tuple[HalfSelectRatio, ...] = Field(
+        default=(0.0, 0.002, 0.005, 0.01, 0.02, 0.05), min_length=2,
+        description="half-select ratios k = dw(V_write/2) / dw(V_write) of the RESET (down) polarity "
+                    "(dimensionless, increasing)")
+    asymmetry: tuple[HalfSelectRatio, ...] = Field(
+        default=(0.0, 0.005, 0.01, 0.02), min_length=1,
+        description="k_up - k_down: the SET (up) polarity's ratio is k + asymmetry (dimensionless, increasing)")
+    device_spread: tuple[NonNegative, ...] = Field(
+        default=(0.0, 0.1, 0.2, 0.4), min_length=1,
+        description="device-to-device sigmas of the log-normal step prefactor swept at asymmetry 0 "
+                    "(dimensionless, increasing)")
+    epochs: int = Field(default=2, ge=1, le=1000, description="passes over the training set per map point")
+    seeds: int = Field(default=2, ge=1, le=100, description="networks per map point")
+
+    @field_validator("k", "asymmetry", "device_spread")
+    @classmethod
+    def _increasing(cls, values: tuple) -> tuple:
+        if any(b <= a for a, b in zip(values, values[1:])):
+            raise ValueError("must be strictly increasing")
+        return values
+
+    @model_validator(mode="after")
+    def _ratios_below_one(self) -> TrainingMap:
+        if self.k[-1] + self.asymmetry[-1] >= 1:
+            raise ValueError("asymmetry: k + asymmetry must stay below 1 (a half-select pulse smaller than a "
+                             "full one)")
+        return self
+
+
+def _default_comparison() -> tuple:
+    return (PlainSGD(), TikiTaka(), ChoppedTikiTaka(), MixedPrecision())
+
+
+class Pulses(Model):
+    """Pulse response of a device with a state (`filatherm pulses`, solver.compact.pulses)."""
+
+    read_voltage: float = Field(default=0.2, description="device voltage of a read [V] (Galetta et al. 2025: 0.2 V)")
+    max_pulses: int = Field(default=400, ge=1, le=100_000, description="pulses of each LTP / LTD train")
+    resolution: Positive = Field(
+        default=1e-8, description="smallest conductance step that counts as a distinguishable state [S] "
+                                  "(programming noise of CMO/HfOx arrays, Falcone et al. arXiv:2502.04524: 10 nS)")
+
+    @field_validator("read_voltage")
+    @classmethod
+    def _nonzero(cls, value: float) -> float:
+        if value == 0:
+            raise ValueError("must not be 0")
+        return value
 
 
 class Training(Model):
-    """Hardware-aware training of an MLP on scikit-learn's digits (solver.crossbar.training)."""
+    """Hardware-aware training of an MLP (solver.crossbar.training) on scikit-learn's digits or
+    a user data set."""
 
-    hidden: int = Field(default=32, ge=1, le=1024, description="hidden units of the 64-h-10 MLP")
+    hidden: int = Field(default=32, ge=1, le=1024, description="hidden units of the inputs-hidden-classes MLP")
     epochs: int = Field(default=4, ge=1, le=1000, description="passes over the training set")
     learning_rate: Positive = Field(
         default=0.05, description="SGD step of epoch 1 (batch size 1); epoch e uses it / e"
@@ -576,6 +812,31 @@ class Training(Model):
     weight_range: Positive = Field(
         default=1.0, description="|W| of a differential pair with one device at each bound"
     )
+    data: str = Field(default="digits", min_length=1, description=(
+        "`digits` (scikit-learn's bundled 8x8 digits) or the path of an .npz file: x (samples x features, or "
+        "samples x height x width), y (integer labels 0..classes-1), optional split (0 train, 1 test; else "
+        "a stratified test_fraction)"))
+    algorithm: Algorithm = Field(default_factory=PlainSGD, description=(
+        "optimizer on the crossbar: {name: sgd | tiki_taka | chopped_tiki_taka | mixed_precision, its "
+        "parameters} (a bare name takes the defaults)"))
+    compare: tuple[Algorithm, ...] = Field(default_factory=_default_comparison, min_length=1, description=(
+        "the algorithms `filatherm train --compare` and `--map` run (bare names take the defaults)"))
+    map: TrainingMap = Field(default_factory=TrainingMap, description="grid of `filatherm train --map`")
+
+    _words = field_validator("algorithm", mode="before")(_algorithm_from_word)
+
+    @field_validator("compare", mode="before")
+    @classmethod
+    def _compare_words(cls, value: Any) -> Any:
+        return tuple(_algorithm_from_word(v) for v in value) if isinstance(value, (list, tuple)) else value
+
+    @field_validator("compare")
+    @classmethod
+    def _distinct(cls, value: tuple) -> tuple:
+        names = [a.name for a in value]
+        if len(set(names)) != len(names):
+            raise ValueError("each algorithm may appear once")
+        return value
 
 
 CROSSTALK_CASES = ("one_cell", "row", "column", "all_half")
@@ -668,7 +929,9 @@ class Config(Model):
     analysis: Analysis = Field(default_factory=Analysis, description="steady or transient")
     probes: dict[Name, Probe] = Field(default_factory=dict, description="regions where QoIs are averaged")
     sweep: Sweep = Field(default_factory=Sweep, description="what `filatherm sweep` varies")
+    state: Optional[StateVariable] = Field(default=None, description="the device state material laws may depend on")
     kinetics: Optional[Kinetics] = Field(default=None, description="switching kinetics (needed by fit and run)")
+    pulses: Pulses = Field(default_factory=Pulses, description="pulse response of a device with a state")
     crossbar: Crossbar = Field(default_factory=Crossbar, description="compact crossbar model")
     training: Training = Field(default_factory=Training, description="hardware-aware training")
     crosstalk: Crosstalk = Field(default_factory=Crosstalk, description="thermal crosstalk study on a tile")
@@ -734,6 +997,12 @@ class Config(Model):
             if material not in self.materials:
                 known = ", ".join(sorted(self.materials))
                 raise ValueError(f"{where}: unknown material {material!r} (known: {known})")
+        for where, name in used:
+            for key in ("electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity"):
+                law = getattr(self.materials[name], key)
+                if law is not None and law.uses_state() and self.state is None:
+                    raise ValueError(f"materials.{name}.{key}: depends on the device state (used at {where}); "
+                                     "the config needs a `state:` block")
         if self.analysis.kind == "transient":
             if self.analysis.pulse is None:
                 raise ValueError("analysis.pulse: required for a transient analysis")

@@ -19,12 +19,14 @@ SECTIONS: dict[str, str] = {
     "mesh": "mesh",
     "probes": "mesh",        # probe boxes are cut into the mesh
     "materials": "steady",
+    "state": "steady",       # the device state the material laws depend on
     "electrical": "steady",
     "thermal": "steady",
     "solver": "steady",
     "analysis": "transient",
     "sweep": "plan",         # which points to solve, not how one point is solved
     "kinetics": "fit",
+    "pulses": "pulses",
     "crossbar": "crossbar",
     "training": "training",
     "crosstalk": "crosstalk",  # which tile solves `filatherm crosstalk` makes, from its own config
@@ -35,13 +37,14 @@ STEADY = MESH + tuple(name for name, stage in SECTIONS.items() if stage == "stea
 TRANSIENT = STEADY + ("analysis",)
 # What the stages after the FEM solves read: `fit` may change all three, `crossbar` and
 # `train` (whose compact model already holds the rates) only the last two.
-POST_SOLVE = ("kinetics", "crossbar", "training")
-CROSSBAR = ("crossbar", "training")
+POST_SOLVE = ("kinetics", "pulses", "crossbar", "training")
+CROSSBAR = ("pulses", "crossbar", "training")
 
 # The sections each post-solve stage of `filatherm run` reads (its cache key, with its input
 # files): the fit also writes the aihwkit export, which carries crossbar.states and the noise.
 STAGE_SECTIONS = {
     "fit": ("kinetics", "crossbar"),
+    "pulses": ("pulses", "crossbar", "analysis"),  # the edges of the pulses: analysis.pulse
     "crossbar": ("crossbar",),
     "train": ("crossbar", "training"),
 }

@@ -28,6 +28,13 @@ as one Gaussian of the same mean and variance (to second order in the noise). Fo
 the unselected pulses of opposite polarity are applied after the phase's selected ones, an
 ordering error of order kappa^2. No Python loop runs over devices or pulses.
 
+Line resistance. Given a `lines` network (solver.crossbar.lines), a device no longer sees
+the nominal voltage of its class: the drives of every pulse slot go through a nodal solve of
+the resistive lines, and each device gets one pulse at the voltage it really sees. Pulses of
+one polarity still commute, so per phase the per-pulse factors of each device are summed
+(log keep and noise variance, separately for the pulses that push it up and down) and
+applied as above, the phase's polarity first. With `lines=None` (ideal wires) nothing changes.
+
 Arrays may carry leading batch dimensions (independent arrays updated at once).
 """
 
@@ -38,6 +45,7 @@ from typing import Optional
 import numpy as np
 
 from solver.crossbar.device import DeviceModel
+from solver.crossbar.lines import TABLE_RANGE, LineNetwork, Tabulated
 from solver.crossbar.pulses import stochastic_trains
 
 SCHEMES = {"v_half": 0.5, "v_third": 1.0 / 3.0}  # |half-selected voltage| / V
@@ -48,33 +56,53 @@ NOISE_FLOOR = 1e-13
 class CrossbarArray:
     """Weights of shape (..., rows, cols) on devices of one technology; `half_select=False`
     gives the same devices without any response to half- and unselected pulses (a reference
-    that isolates what disturbance costs). `select_gain` (broadcast against the weights)
-    multiplies each device's half-select step: the rate increase its neighbours' heat causes
-    (solver.crosstalk), for one fixed pattern of selected lines."""
+    that isolates what disturbance costs). With `lines` the trains of `apply_trains` and
+    `update` are applied through the line network's nodal solve, whose scheme replaces
+    `scheme`. `select_gain` (broadcast against the weights) multiplies each device's
+    half-select step in the counted phases (apply_phase): the rate increase its neighbours'
+    heat causes (solver.crosstalk), for one fixed pattern of selected lines."""
 
     def __init__(self, device: DeviceModel, shape: tuple[int, ...], scheme: str,
                  rng: np.random.Generator, initial: float = 0.0, half_select: bool = True,
-                 select_gain: Optional[np.ndarray] = None):
+                 lines: Optional[LineNetwork] = None, select_gain: Optional[np.ndarray] = None):
         if scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {scheme!r}")
         self.device = device
         self.scheme = scheme
         self.rng = rng
         self.half_select = half_select
+        self.lines = lines
+        self.select_gain = 1.0 if select_gain is None else select_gain
         self.weights = np.full(shape, float(initial))
-        prefactor = np.exp(device.device_spread * rng.standard_normal(shape))
-        fraction = SCHEMES[scheme]
+        if lines is not None:
+            if shape[-2:] != (lines.rows, lines.cols):
+                raise ValueError(f"array {shape[-2:]} does not match its lines {(lines.rows, lines.cols)}")
+            reach = TABLE_RANGE * max(lines.amplitude(1), lines.amplitude(-1))
+            self._log_step = Tabulated(lambda v: np.log(np.maximum(device.step(v), 1e-300)), reach)
+        self._set_prefactor(np.exp(device.device_spread * rng.standard_normal(shape)))
+
+    def _set_prefactor(self, prefactor: np.ndarray) -> None:
+        """The devices' step prefactors (device-to-device spread) and the pulse factors they give."""
+        self.prefactor = prefactor
+        fraction = SCHEMES[self.scheme]
         # Per phase polarity: (log keep, noise coefficient) for the coincident pulse, the
         # half-selected pulse (same polarity) and, in v_third, the unselected pulse (opposite).
         self._factors = {}
         for polarity in (1, -1):
-            v = device.write_voltage(polarity)
-            gain = 1.0 if select_gain is None else select_gain
-            factors = {"full": device.pulse_factors(v, prefactor),
-                       "select": device.pulse_factors(fraction * v, prefactor * gain)}
-            if scheme == "v_third":
-                factors["unselected"] = device.pulse_factors(-v / 3.0, prefactor)
+            v = self.device.write_voltage(polarity)
+            factors = {"full": self.device.pulse_factors(v, prefactor),
+                       "select": self.device.pulse_factors(fraction * v, prefactor * self.select_gain)}
+            if self.scheme == "v_third":
+                factors["unselected"] = self.device.pulse_factors(-v / 3.0, prefactor)
             self._factors[polarity] = factors
+
+    def state(self) -> dict[str, np.ndarray]:
+        """What a checkpoint must keep: the weights and the devices' prefactors."""
+        return {"weights": self.weights, "prefactor": self.prefactor}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        self.weights = np.array(state["weights"], dtype=float)
+        self._set_prefactor(np.array(state["prefactor"], dtype=float))
 
     # -- pulses given as counts ---------------------------------------------------------------
 
@@ -153,6 +181,12 @@ class CrossbarArray:
                      col_signs: np.ndarray) -> None:
         """Fire boolean trains (..., slots, rows) and (..., slots, cols); line signs +1/-1
         (0: the line never fires) choose the phases, see the module docstring."""
+        if self.lines is not None:
+            steps = []
+            for s, t in PHASES:
+                steps += self._line_phase_steps(s, t, row_trains, col_trains, row_signs, col_signs)
+            self._apply_steps(steps)
+            return
         # Counts of at most a few thousand slots are exact in float32.
         rows = row_trains.astype(np.float32)
         cols = col_trains.astype(np.float32)
@@ -178,6 +212,31 @@ class CrossbarArray:
             steps += self._phase_steps(s * t, n_full, n_select, n_unselected)
         self._apply_steps(steps)
 
+    def _line_phase_steps(self, s: int, t: int, row_trains, col_trains, row_signs, col_signs) -> list:
+        """The approaches of one phase on resistive lines: every slot solved, every device's
+        pulse factors at its own voltage, summed per direction."""
+        polarity = s * t
+        rows = np.moveaxis(row_trains & (row_signs == s)[..., None, :], -2, 0)  # (slots, ..., rows)
+        cols = np.moveaxis(col_trains & (col_signs == t)[..., None, :], -2, 0)
+        active = (rows.reshape(len(rows), -1).any(axis=1) | cols.reshape(len(cols), -1).any(axis=1))
+        if not active.any():
+            return []
+        rows, cols = rows[active], cols[active]
+        voltage = self.lines.device_voltages(*self.lines.slot_potentials(polarity, rows, cols))
+        if not self.half_select:
+            voltage = np.where(rows[..., :, None] & cols[..., None, :], voltage, 0.0)
+        log_step, _ = self._log_step(voltage)
+        kappa = 2.0 * np.exp(log_step) * self.prefactor / self.device.span
+        keep = np.maximum(1.0 - kappa, 1e-300)
+        log_keep = np.log(keep)
+        noise = (kappa / keep) ** 2
+        steps = []
+        for direction in (polarity, -polarity):
+            pushed = voltage > 0 if direction > 0 else voltage < 0
+            factors = (np.where(pushed, log_keep, 0.0).sum(axis=0), np.where(pushed, noise, 0.0).sum(axis=0))
+            steps.append((direction, [(factors, 1.0)]))
+        return steps
+
     def update(self, row_values: np.ndarray, col_values: np.ndarray, learning_rate: float,
                max_pulses: int, bl_management: bool = False) -> None:
         """Fully parallel stochastic update towards W += lr * outer(row_values, col_values),
@@ -187,3 +246,51 @@ class CrossbarArray:
                                                    self.device.dw_min, max_pulses, self.rng,
                                                    bl_management=bl_management)
         self.apply_trains(row_trains, col_trains, np.sign(row_values), np.sign(col_values))
+
+    def program_rows(self, counts: np.ndarray) -> None:
+        """Row-by-row programming of signed pulse counts (..., rows, cols), as a mixed-precision
+        write does: row i is driven alone while column j fires |counts_ij| times with the sign
+        of counts_ij (one phase per sign, as solver.crossbar.mapping.program_row does), rows one
+        after the other. Per device and polarity P that gives
+
+            coincidences  m_ij (= |counts_ij| where sign P, else 0),
+            half-selects  L_i + sum_i' m_i'j - 2 m_ij   (L_i = max_j m_ij: slots row i is driven;
+                          its own row's other slots, and other rows' pulses on its column),
+            unselected    sum_i' L_i' - L_i - sum_i' m_i'j + m_ij   (v_third only).
+
+        All positive pulses are applied before the negative ones: a device gets coincidences
+        of one sign only, so this reorders only its half-selects of the other sign against its
+        coincidences, an error of order kappa_full x kappa_half per device (zero without
+        half-select response)."""
+        for polarity in (1, -1):
+            m = np.where(np.sign(counts) == polarity, np.abs(counts), 0).astype(float)
+            if not m.any():
+                continue
+            driven = m.max(axis=-1, keepdims=True)  # L_i
+            on_column = m.sum(axis=-2, keepdims=True)
+            n_select = driven + on_column - 2.0 * m
+            n_unselected = None
+            if self.scheme == "v_third":
+                n_unselected = driven.sum(axis=-2, keepdims=True) - driven - on_column + m
+            self.apply_phase(polarity, m, n_select, n_unselected)
+
+    def program_column(self, column: int, counts: np.ndarray) -> None:
+        """One column-parallel write of signed pulse counts (..., rows) into `column`, as a
+        Tiki-Taka transfer from a digital buffer does: per sign P, the column line is driven
+        for L = max_i m_i slots (m_i = |counts_i| where sign P) and row i fires in the first m_i
+        of them. Per device: (i, column) m_i coincidences and L - m_i half-selects; (i, other
+        columns) m_i half-selects; in v_third the other devices of idle slots, L - m_i,
+        unselected. Positive pulses first, then negative ones (the order of the write)."""
+        columns = self.weights.shape[-1]
+        on_column = np.arange(columns) == column
+        for polarity in (1, -1):
+            m = np.where(np.sign(counts) == polarity, np.abs(counts), 0).astype(float)[..., :, None]
+            if not m.any():
+                continue
+            driven = m.max(axis=-2, keepdims=True)  # L, per array of a batch
+            n_full = m * on_column
+            n_select = np.where(on_column, driven - m, m)
+            n_unselected = None
+            if self.scheme == "v_third":
+                n_unselected = np.where(on_column, 0.0, driven - m)
+            self.apply_phase(polarity, n_full, n_select, n_unselected)

@@ -19,6 +19,11 @@ In terms of the distance u to the bound being approached (u = w_max - w up, w - 
 one pulse multiplies u by 1 - kappa (1 + noise xi), kappa = 2 dw_min step_ratio d / span. So
 n equal pulses multiply it by (1 - kappa)^n exactly, which is what makes the array update
 exact and fast (solver.crossbar.array).
+
+Technologies: `fitted_device` (the compact model), `linear_device` (the disturbance-prone
+reference) and `half_select_device`, a synthetic device derived from another one whose
+response below V_write is replaced by one with a chosen half-select ratio k (the design maps of
+solver.crossbar.design_map).
 """
 
 from __future__ import annotations
@@ -47,7 +52,7 @@ class DeviceModel:
     write_voltage_negative: float  # a negative number
     states: int
     noise: float
-    device_spread: float
+    device_spread: float | np.ndarray  # an array: one sigma per array of a batch (design maps)
     w_min: float = W_MIN
     w_max: float = W_MAX
 
@@ -72,14 +77,16 @@ class DeviceModel:
         """For one pulse of `voltage` on devices with step prefactors `prefactor`:
         (log(1 - kappa), (kappa / (1 - kappa))^2), the log of the factor on the distance to
         the bound and the coefficient of its noise variance (times noise^2)."""
-        kappa = 2.0 * float(self.step(voltage)) * prefactor / self.span
+        kappa = 2.0 * np.asarray(self.step(voltage)) * prefactor / self.span
         # kappa >= 1 would jump past the bound: the device saturates there instead.
         keep = np.maximum(1.0 - kappa, 1e-300)
         return np.log(keep), (kappa / keep) ** 2
 
 
-def fitted_device(model: CompactModel, crossbar: Crossbar) -> DeviceModel:
-    """The device of a fitted compact model, written at V_write of each polarity."""
+def fitted_device(model: CompactModel, crossbar: Crossbar, view: str = "table") -> DeviceModel:
+    """The device of a fitted compact model, written at V_write of each polarity. `view`
+    "table" takes the step from the FEM-faithful delta_per_pulse, "law" from the fitted law
+    alone (what the ngspice subcircuit computes; solver.spice)."""
     merit = model.document.figures_of_merit
     write = {p: getattr(merit.V_write, p) for p in POLARITIES}
     for polarity, value in write.items():
@@ -90,10 +97,14 @@ def fitted_device(model: CompactModel, crossbar: Crossbar) -> DeviceModel:
                 f"{polarity} side up to {reach:.3g} V, so there is no write voltage "
                 "(lower kinetics.target_delta, or sweep to higher voltage)"
             )
-    reference = {p: float(model.interpolated_delta_per_pulse(v)) for p, v in write.items()}
+    views = {"table": model.interpolated_delta_per_pulse, "law": model.delta_per_pulse}
+    if view not in views:
+        raise ValueError(f"unknown view {view!r}")
+    delta_per_pulse = views[view]
+    reference = {p: float(delta_per_pulse(v)) for p, v in write.items()}
 
     def step_ratio(voltage: np.ndarray) -> np.ndarray:
-        delta = model.interpolated_delta_per_pulse(voltage)
+        delta = delta_per_pulse(voltage)
         return delta / np.where(voltage >= 0, reference["positive"], reference["negative"])
 
     return DeviceModel("fitted", step_ratio, write["positive"], write["negative"], crossbar.states,
@@ -109,3 +120,39 @@ def linear_device(write_voltage_positive: float, write_voltage_negative: float,
 
     return DeviceModel("linear", step_ratio, write_voltage_positive, write_voltage_negative,
                        crossbar.states, crossbar.noise, crossbar.device_spread)
+
+
+def half_select_ratios(device: DeviceModel) -> tuple[float, float]:
+    """(k_up, k_down): the step of a V_write/2 pulse over that of a V_write pulse, per polarity
+    (SET/up is the positive polarity)."""
+    return tuple(float(device.step_ratio(np.asarray(0.5 * device.write_voltage(p)))) for p in (1, -1))
+
+
+def half_select_device(base: DeviceModel, k_up, k_down, device_spread=None) -> DeviceModel:
+    """A synthetic device: `base` (write voltages, states, noise, full-pulse response) with its
+    response below V_write replaced by a power law through k at V_write / 2:
+
+        step_ratio(v) = (|v| / |V_write|)^log2(1 / k_P)    for |v| < |V_write|,
+
+    k_P = k_up for v > 0 (SET, up) and k_down for v < 0 (RESET, down); k = 0: no response below
+    V_write. At V_write / 2 (the half-selected devices of v_half) the ratio is k_P exactly; at
+    V_write / 3 (v_third) it is k_P^log2(3). `k_up`, `k_down` and `device_spread` (default the
+    base's) may be arrays shaped to broadcast against an array's weights, one value per array
+    of a batch: that is how a design map trains all its devices at once. Its step_ratio takes
+    one voltage at a time (as CrossbarArray asks for it) and returns the ratios of the batch."""
+    k_up, k_down = np.asarray(k_up, dtype=float), np.asarray(k_down, dtype=float)
+    with np.errstate(divide="ignore"):
+        exponents = {sign: np.where(k > 0, -np.log2(np.where(k > 0, k, 1.0)), np.inf)
+                     for sign, k in ((1, k_up), (-1, k_down))}
+
+    def step_ratio(voltage: np.ndarray) -> np.ndarray:
+        voltage = np.asarray(voltage, dtype=float)
+        sign = 1 if float(voltage) >= 0 else -1
+        write = abs(base.write_voltage(sign))
+        if abs(float(voltage)) >= write:
+            return base.step_ratio(voltage)
+        return (abs(float(voltage)) / write) ** exponents[sign]
+
+    spread = base.device_spread if device_spread is None else device_spread
+    return DeviceModel("half-select", step_ratio, base.write_voltage_positive, base.write_voltage_negative,
+                       base.states, base.noise, spread, base.w_min, base.w_max)

@@ -91,6 +91,9 @@ def run_experiments(results: str | Path, output: Optional[str | Path] = None,
     say(f"crossbar: {crossbar.rows}x{crossbar.cols}, {crossbar.scheme}, {crossbar.states} states; "
         f"V_write = {devices['fitted'].write_voltage_positive:+.3f} / "
         f"{devices['fitted'].write_voltage_negative:+.3f} V")
+    if crossbar.line_resistance > 0:
+        say("  note: these experiments assume ideal wires; crossbar.line_resistance is used by "
+            "`filatherm spice-array` (and CrossbarArray(..., lines=...))")
     curves = {
         name: {polarity: disturbance_curve(device, crossbar, sign, np.random.default_rng(crossbar.seed))
                for polarity, sign in POLARITIES.items()}

@@ -234,3 +234,30 @@ def geometry_degree(mesh) -> int:
 
 def locate_dofs_topological(spaces, dim: int, entities):
     return dolfinx.fem.locate_dofs_topological(spaces, dim, entities)
+
+
+# ---------------------------------------------------------------- DOLFINx's own Newton solver
+
+
+def stock_newton_solver(residual_form, u, bcs, comm):
+    """DOLFINx's own Newton solver for F(u) = 0 under Dirichlet `bcs` (the benchmark's peer):
+    (problem, solver); `solver.solve(u)` returns (iterations, converged) and raises RuntimeError
+    when it does not converge.
+
+    0.5-0.9: dolfinx.fem.petsc.NonlinearProblem + dolfinx.nls.petsc.NewtonSolver. 0.10+: the same
+    two classes, the problem renamed NewtonSolverNonlinearProblem (the name NonlinearProblem now
+    wraps PETSc SNES) and both deprecated; their warnings are silenced, since the peer is exactly
+    this solver on every version.
+    """
+    import warnings
+
+    import dolfinx.nls.petsc
+
+    problem_class = getattr(dolfinx.fem.petsc, "NewtonSolverNonlinearProblem", None)
+    if problem_class is None:  # before 0.10
+        problem_class = dolfinx.fem.petsc.NonlinearProblem
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        problem = problem_class(residual_form, u, bcs=list(bcs))
+        solver = dolfinx.nls.petsc.NewtonSolver(comm, problem)
+    return problem, solver

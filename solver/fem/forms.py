@@ -48,9 +48,19 @@ class TimeTerm:
         return self.inv_dt * (self.a0 * T + self.a1 * self.T_n + self.a2 * self.T_nm1)
 
 
+def field_squared(phi):
+    """|E|^2 = |grad phi|^2 [V^2/m^2]: what field-dependent conduction laws depend on."""
+    return ufl.inner(ufl.grad(phi), ufl.grad(phi))
+
+
 def current_density(laws: MaterialLaws, phi, T):
-    """J = -sigma (grad phi + S grad T)."""
-    return -laws.sigma(T) * (ufl.grad(phi) + laws.seebeck(T) * ufl.grad(T))
+    """J = -sigma(T, |E|) (grad phi + S grad T)."""
+    return -laws.sigma(T, field_squared(phi)) * (ufl.grad(phi) + laws.seebeck(T) * ufl.grad(T))
+
+
+def heat_flux(laws: MaterialLaws, T, J):
+    """q = -kappa grad T + S T J [W/m^2]: conduction plus the Peltier flux carried by J."""
+    return -laws.kappa(T) * ufl.grad(T) + laws.seebeck(T) * T * J
 
 
 def residual(regions: list[RegionLaws], phi, T, w, v, weight, dx, robin: list[tuple[object, object, object]],
@@ -62,7 +72,7 @@ def residual(regions: list[RegionLaws], phi, T, w, v, weight, dx, robin: list[tu
         laws = region.laws
         J = current_density(laws, phi, T)
         charge = ufl.inner(-J, ufl.grad(w))
-        heat_flux_weak = ufl.inner(laws.kappa(T) * ufl.grad(T) - laws.seebeck(T) * T * J, ufl.grad(v))
+        heat_flux_weak = ufl.inner(-heat_flux(laws, T, J), ufl.grad(v))
         work = ufl.inner(J, ufl.grad(phi)) * v
         integrand = charge + heat_flux_weak + work
         if time is not None:
@@ -76,10 +86,10 @@ def residual(regions: list[RegionLaws], phi, T, w, v, weight, dx, robin: list[tu
 def joule_heat_density(laws: MaterialLaws, phi, T):
     """|J|^2 / sigma [W/m^3]: the Joule part of the heat source."""
     J = current_density(laws, phi, T)
-    return ufl.inner(J, J) / laws.sigma(T)
+    return ufl.inner(J, J) / laws.sigma(T, field_squared(phi))
 
 
 def field_magnitude(phi):
     """|E| = |grad phi| [V/m]."""
-    return ufl.sqrt(ufl.inner(ufl.grad(phi), ufl.grad(phi)))
+    return ufl.sqrt(field_squared(phi))
 

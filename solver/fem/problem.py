@@ -143,7 +143,9 @@ class ElectroThermalProblem:
         self.ds = ufl.Measure("ds", domain=mesh, subdomain_data=cell_mesh.facet_tags,
                               metadata={"quadrature_degree": q})
         self.region_laws = [
-            RegionLaws(cell_mesh.cell_tag(region.name), MaterialLaws(config.materials[region.material], mesh))
+            RegionLaws(cell_mesh.cell_tag(region.name),
+                       MaterialLaws(config.materials[region.material], mesh,
+                                    config.state.value if config.state is not None else None))
             for region in cell_mesh.regions
         ]
         self.robin = [

@@ -3,9 +3,9 @@
 Which quantities a record holds, with their units and meaning, is the table in
 solver.quantities; this module evaluates them on a solved problem. Totals carry the
 coordinate system's revolution factor. The current is the reaction of the charge equation at
-the driven terminal (more accurate than a boundary flux); the heat out is the reaction of the
-energy equation where T is fixed plus the convective flux, so `energy_balance` measures how
-well the discrete system is solved, not quadrature luck.
+the driven terminal (more accurate than a boundary flux); the heat out and the current through
+the grounds are boundary fluxes of the discrete fields (solver.fem.balances), so
+`energy_balance` and `current_balance` measure conservation, converging with the mesh.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from mpi4py import MPI
 
 import dolfinx.fem
 from solver import quantities
-from solver.fem import compat
+from solver.fem import balances, compat
 from solver.fem.forms import field_magnitude
 from solver.fem.problem import ElectroThermalProblem
 
@@ -114,7 +114,16 @@ class SolvedState:
 
     @cached_property
     def heat_out(self) -> float:
-        return self.problem.heat_out()
+        return sum(balances.heat_out_by_boundary(self.problem).values())
+
+    @cached_property
+    def ground_current(self) -> float:
+        return balances.bottom_current_flux(self.problem)
+
+    @cached_property
+    def matrix_share(self) -> float:
+        shares = balances.matrix_current_share(self.problem)
+        return max(shares.values()) if shares else math.nan
 
     @cached_property
     def hottest(self) -> tuple[float, tuple[float, ...]]:

@@ -300,6 +300,11 @@ class BorderedNewton:
         self._push(self.x)
         self.linear_iterations += self.snes.getLinearSolveIterations()
         reason = self.snes.getConvergedReason()
+        if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE:
+            # A failed factorisation (a non-finite Jacobian) leaves the preconditioner in an
+            # error state that every later solve would inherit: start it afresh.
+            self.snes.getKSP().reset()
+            self._have_jacobian = False
         nonfinite = self._nonfinite or reason == PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
         return NewtonResult(reason > 0, self.snes.getIterationNumber(), _reason_name(reason),
                             nonfinite and reason <= 0)

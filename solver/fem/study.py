@@ -27,6 +27,7 @@ import numpy as np
 from solver import quantities
 from solver.config import Config, with_overrides
 from solver.errors import FilathermError
+from solver.fem.balances import PulseEnergy
 from solver.fem.continuation import Continuation
 from solver.fem.mesh import CellMesh, build_mesh
 from solver.fem.output import FieldWriter, temperature_snapshot, write_fields
@@ -147,6 +148,7 @@ class PulseStudy:
                                       else build_mesh(config, comm or _world()))
         self.problem = self.solver.problem
         self.probes = ProbeQuantities(self.problem)
+        self.energy = PulseEnergy(self.problem)
 
     def snapshot_times(self) -> list[float]:
         configured = self.config.analysis.time.snapshots
@@ -168,6 +170,7 @@ class PulseStudy:
             for name, value in (("time", t), ("voltage_applied", U if p.current_mode else drive),
                                 ("voltage_device", U), ("current", p.current()), ("T_max", p.T_max())):
                 series[name].append(value)
+            self.energy.observe(t)
             for name, values in probes.evaluate().items():
                 for key in probe_series[name]:
                     probe_series[name][key].append(values[key])
@@ -201,6 +204,7 @@ class PulseStudy:
             },
             "thermal_time_constant": thermal_time_constant(times, T_max, config.thermal.reference_temperature,
                                                            solver.shape.plateau_ends()[0]),
+            **self.energy.record(),  # energy in = stored + out over the pulse (solver.fem.balances)
             "steps": result.steps,
             "rejected_steps": result.rejected,
             "end_time": result.end_time,

@@ -6,6 +6,14 @@ Backward Euler or variable-step BDF2; with `adaptive`, the step follows a local 
 from the difference between the implicit solution and an explicit extrapolation of the same
 order (Milne's device), so ps edges and ns plateaus need no hand-tuned dt. Steps land exactly on
 the pulse's corners and on snapshot times.
+
+The error is controlled per unit step: a step of length dt may make a local error of at most
+tolerance x rise x dt / duration (rise: the largest T rise so far, duration: the pulse's). Local
+errors of a heat equation do not grow, so the global error stays below about tolerance x rise,
+and it falls in proportion to the tolerance (controlling the error per step instead lets it grow
+with the number of steps, as tolerance^(p/(p+1))). No step cap is needed for accuracy. At each
+corner of the drive the temperature's slope jumps, which no extrapolation across it can
+predict: the history restarts there, from dt_initial.
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ from solver.errors import FilathermError
 from solver.fem.mesh import CellMesh
 from solver.fem.problem import ElectroThermalProblem, State
 
-# local truncation error over (corrector - predictor) at constant step:
-# backward Euler 1/3 (LTE -h^2 T''/2, linear extrapolation h^2 T''), BDF2 2/11.
-ERROR_RATIO = {1: 1.0 / 3.0, 2: 2.0 / 11.0}
 RISE_FLOOR = 10.0  # K: below this rise the tolerance is absolute (tolerance x 10 K)
+# A step's error allowance never drops below this fraction of tolerance x rise: the steps of
+# ps after a corner would otherwise ask for errors below what the Newton solve resolves, and a
+# few dozen such steps add at most a few percent of tolerance x rise.
+ALLOWANCE_FLOOR = 1e-3
+NEWTON_SHARE = 0.1  # each step is solved to this fraction of its error allowance
 
 
 @dataclass(frozen=True)
@@ -100,7 +110,9 @@ class TransientSolver:
         self.shape = PulseShape(config.analysis.pulse)
         self.settings = config.analysis.time
         self.order = 2 if self.settings.scheme == "bdf2" else 1
-        self.dt_max = self.settings.dt_max or config.analysis.pulse.width / 10
+        self.dt_max = self.settings.dt_max or math.inf
+        self.newton_rtol = config.solver.newton.rtol
+        self.rise = RISE_FLOOR  # the largest T rise so far: the scale of the error tolerance
 
     # -- the time term -------------------------------------------------------------------
 
@@ -161,8 +173,10 @@ class TransientSolver:
         s = self.settings
         start_clock = time.perf_counter()
         p.reset()
+        self.rise = RISE_FLOOR
         t_end = self.shape.duration
-        stops = sorted(set(self.shape.corners() + list(snapshot_times or [])))
+        corners = self.shape.corners()
+        stops = sorted(set(corners + list(snapshot_times or [])))
         history = [Step(0.0, p.state(), 0.0)]
         if observe:
             observe(p, 0.0, 0.0)
@@ -183,14 +197,17 @@ class TransientSolver:
             else:
                 predicted = history[-1].state
             p.restore(predicted)
+            if s.adaptive:
+                T_scale = max(p.T_max(), self.config.thermal.reference_temperature)
+                p.newton.rtol = min(self.newton_rtol, NEWTON_SHARE * self._allowance(dt) / T_scale)
             result = p.solve(drive)
             iterations += result.iterations
             error = 0.0
             if result.converged and s.adaptive and len(history) > order:
-                error = self._error(predicted, history, order)
+                error = self._error(predicted, order, dt, history)
             if not result.converged or error > 1.0:
                 rejected += 1
-                wanted = dt / 4 if not result.converged else dt * max(0.2, 0.9 * error ** (-1.0 / (order + 1)))
+                wanted = dt / 4 if not result.converged else dt * max(0.2, 0.9 * error ** (-1.0 / order))
                 if wanted < s.dt_min:
                     why = f"Newton failed ({result.reason})" if not result.converged else "error control"
                     return TransientResult("no_convergence", f"time step below dt_min at t = {t:.4g} s: {why}",
@@ -204,20 +221,43 @@ class TransientSolver:
                 observe(p, t, drive)
             if not s.adaptive:
                 wanted = s.dt_initial
-            elif dt >= wanted * (1 - 1e-9):  # a step cut short at a corner keeps the proposal
-                wanted = dt * (2.0 if error == 0.0 else min(2.0, 0.9 * error ** (-1.0 / (order + 1))))
+            elif any(abs(t - c) <= 1e-12 * max(c, 1e-30) for c in corners) and t < t_end * (1 - 1e-12):
+                history, wanted = history[-1:], s.dt_initial  # no extrapolation across a corner
+            elif dt >= wanted * (1 - 1e-9):  # a step cut short at a stop keeps the proposal
+                wanted = dt * (2.0 if error == 0.0 else min(2.0, 0.9 * error ** (-1.0 / order)))
         return TransientResult("ok", "", steps, rejected, iterations, t, time.perf_counter() - start_clock)
 
-    def _error(self, predicted: State, history: list[Step], order: int) -> float:
-        """Estimated local error of T relative to the tolerance (<= 1 is acceptable)."""
+    @staticmethod
+    def _error_ratio(order: int, history: list[Step], dt: float) -> float:
+        """Local truncation error over (corrector - predictor), for the variable steps
+        h = dt, h1, h2 behind it (Taylor expansion of both; equal steps: 1/3 and 2/11).
+
+        backward Euler: LTE h^2 T^(2)/2, linear extrapolation error -h (h + h1) T^(2)/2;
+        BDF2: LTE h^2 (h + h1)^2 T^(3)/(6 (2h + h1)), quadratic extrapolation error
+        -h (h + h1)(h + h1 + h2) T^(3)/6."""
+        h = dt
+        h1 = history[-1].time - history[-2].time
+        if order == 1:
+            return h / (2 * h + h1)
+        h2 = history[-2].time - history[-3].time
+        return h * (h + h1) / (3 * h * h + 4 * h * h1 + 2 * h * h2 + h1 * h1 + h1 * h2)
+
+    def _error(self, predicted: State, order: int, dt: float, history: list[Step]) -> float:
+        """Estimated local error of T over its allowance for a step of dt (<= 1 is acceptable):
+        tolerance x rise x dt / duration, the error per unit step."""
         p = self.problem
         owned = p.T_map[p.T_map < p.W.dofmap.index_map.size_local]
         difference = np.abs(p.u.x.array[owned] - predicted.values[owned]).max(initial=0.0)
         from mpi4py import MPI
 
         difference = p.comm.allreduce(float(difference), op=MPI.MAX)
-        rise = max(p.T_max() - self.config.thermal.reference_temperature, RISE_FLOOR)
-        return ERROR_RATIO[order] * difference / (self.settings.tolerance * rise)
+        self.rise = max(self.rise, p.T_max() - self.config.thermal.reference_temperature)
+        return self._error_ratio(order, history, dt) * difference / self._allowance(dt)
+
+    def _allowance(self, dt: float) -> float:
+        """The local error a step of dt may make [K]: tolerance x rise x dt / duration."""
+        fraction = max(dt / self.shape.duration, ALLOWANCE_FLOOR)
+        return self.settings.tolerance * self.rise * fraction
 
 
 def thermal_time_constant(times: np.ndarray, T: np.ndarray, T0: float, plateau_end: float) -> float:

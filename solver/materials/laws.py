@@ -8,6 +8,11 @@ message (solver.config.schema), the reference table in docs/config.md
 every parameter a DOLFINx Constant) and the compact model (numpy), so a law means the same
 thing in both (docs/physics.md, "Material laws").
 
+Laws of T alone cover most materials. Two conduction laws also depend on the local field
+magnitude |E| = |grad phi| (trap-to-trap hopping, Poole-Frenkel), and a law parameter may depend
+on the config's device state (a `StateLinear` parameter, e.g. a vacancy concentration that sets
+the hopping activation energy): docs/physics.md, "Material laws" and "Device state".
+
 Adding a law: one class here decorated with `@register_law`, plus a test.
 """
 
@@ -19,30 +24,66 @@ from typing import Annotated, Any, Callable, ClassVar, Literal, Optional, Union
 import numpy as np
 from pydantic import Discriminator, Field, Tag, model_validator
 
-from solver.base import NonNegative, Positive, TaggedModel
-from solver.constants import BOLTZMANN_EV
+from solver.base import NonNegative, Positive, StrictModel, TaggedModel
+from solver.constants import BOLTZMANN, BOLTZMANN_EV, ELEMENTARY_CHARGE, VACUUM_PERMITTIVITY
 
 PROPERTIES = ("electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity")
 
 
 @dataclass(frozen=True)
 class LawContext:
-    """How a law is evaluated: `ops` gives exp/min_value/max_value (the ufl module or numpy),
-    `number` turns each parameter into a value (float, or a DOLFINx Constant in forms), and
-    `sigma` is the electrical conductivity law of the same material (Wiedemann-Franz)."""
+    """How a law is evaluated: `ops` gives exp/sqrt/sinh/min_value/max_value/conditional (the
+    ufl module or numpy), `number` turns each parameter into a value (float, or a DOLFINx
+    Constant in forms), `sigma` is the electrical conductivity law of the same material
+    (Wiedemann-Franz), `field_squared` the local |E|^2 [V^2/m^2] (0 where no field is given) and
+    `state` the device state's value (solver.config.schema.StateVariable)."""
 
     ops: Any
     number: Callable[[float], Any] = float
     sigma: Optional[Callable[[Any], Any]] = None
+    field_squared: Any = 0.0
+    state: Any = None
+
+    def parameter(self, value: "Union[float, StateLinear]", where: str = "a law parameter"):
+        """A law parameter: a number, or a linear function of the device state."""
+        if isinstance(value, StateLinear):
+            if self.state is None:
+                raise ValueError(f"{where} depends on the device state, but the config has no `state:`")
+            result = self.number(value.intercept) + self.number(value.slope) * self.state
+            if value.minimum is not None:
+                result = self.ops.max_value(result, self.number(value.minimum))
+            return result
+        return self.number(value)
 
 
 class NumpyOps:
     exp = staticmethod(np.exp)
+    sqrt = staticmethod(np.sqrt)
+    sinh = staticmethod(np.sinh)
     min_value = staticmethod(np.minimum)
     max_value = staticmethod(np.maximum)
 
+    @staticmethod
+    def conditional(condition, true_value, false_value):
+        with np.errstate(all="ignore"):
+            return np.where(condition, true_value, false_value)
+
+    lt = staticmethod(np.less)
+
 
 NUMPY = LawContext(NumpyOps)
+
+
+class StateLinear(StrictModel):
+    """A law parameter that depends on the device state N: intercept + slope N, not below
+    `minimum` (in the parameter's own unit; slope in that unit per unit of the state)."""
+
+    intercept: float = Field(description="value at N = 0")
+    slope: float = Field(description="change per unit of the state")
+    minimum: Optional[float] = Field(default=None, description="floor of the value")
+
+
+StateDependent = Union[float, StateLinear]
 
 
 class PropertyLaw(TaggedModel):
@@ -50,6 +91,7 @@ class PropertyLaw(TaggedModel):
     `is_positive`."""
 
     properties: ClassVar[tuple[str, ...]] = PROPERTIES  # which material properties may use it
+    uses_field: ClassVar[bool] = False  # depends on |E| (conduction laws only)
     source: Optional[str] = Field(default=None, description="citation, or 'assumed'")
 
     @classmethod
@@ -64,6 +106,10 @@ class PropertyLaw(TaggedModel):
     def is_positive(self) -> bool:
         """Whether the law can only give positive values (for sigma, kappa and heat capacity)."""
         raise NotImplementedError
+
+    def uses_state(self) -> bool:
+        """Whether a parameter depends on the device state."""
+        return any(isinstance(getattr(self, name), StateLinear) for name in type(self).model_fields)
 
 
 LAWS: dict[str, type[PropertyLaw]] = {}
@@ -193,6 +239,71 @@ class WiedemannFranzLaw(PropertyLaw):
         return True
 
 
+# sinh(x)/x is taken at most at x = X_CAP (a conductance enhancement of 1e128): beyond it an
+# iterate far from the solution would overflow to inf and NaN, and no physical state is there.
+X_CAP = 300.0
+
+
+def _sinh_over_x(x_squared, ctx: LawContext):
+    """sinh(x)/x as a function of x^2: smooth and even at x = 0 (a series below x^2 = 1e-4,
+    where it is exact to rounding), so Newton's Jacobian has no 0/0 at zero field."""
+    ops = ctx.ops
+    series = 1 + x_squared / 6 + x_squared**2 / 120
+    x = ops.sqrt(ops.min_value(ops.max_value(x_squared, 1e-4), X_CAP**2))
+    return ops.conditional(ops.lt(x_squared, 1e-4), series, ops.sinh(x) / x)
+
+
+@register_law
+class HoppingLaw(PropertyLaw):
+    """Trap-to-trap hopping: q^2 N d^2 nu / (k_B T) exp(-E_a / k_B T) sinh(x)/x, x = q d |E| / (2 k_B T)."""
+
+    properties: ClassVar[tuple[str, ...]] = ("electrical_conductivity",)
+    uses_field: ClassVar[bool] = True
+    law: Literal["hopping"]
+    carrier_density: StateDependent = Field(description="density N of hopping sites/carriers [1/m^3]")
+    hop_distance: StateDependent = Field(description="hop distance d [m]")
+    attempt_frequency: Positive = Field(description="nu [Hz]")
+    activation_energy: StateDependent = Field(description="E_a [eV]")
+
+    def at(self, T, ctx):
+        # The current density q N d nu exp(-E_a/kT) 2 sinh(x), divided by |E| = 2 k T x / (q d).
+        p = ctx.parameter
+        N, d = p(self.carrier_density, "carrier_density"), p(self.hop_distance, "hop_distance")
+        Ea = p(self.activation_energy, "activation_energy")
+        q, k = ctx.number(ELEMENTARY_CHARGE), ctx.number(BOLTZMANN)
+        x_squared = (q * d / (2 * k * T)) ** 2 * ctx.field_squared
+        low_field = q * q * N * d * d * ctx.number(self.attempt_frequency) / (k * T) \
+            * ctx.ops.exp(-Ea * q / (k * T))
+        return low_field * _sinh_over_x(x_squared, ctx)
+
+    def is_positive(self) -> bool:
+        return all(not isinstance(v, float) or v > 0 for v in (self.carrier_density, self.hop_distance))
+
+
+@register_law
+class PooleFrenkelLaw(PropertyLaw):
+    """Poole-Frenkel emission: value exp(-(E_a - sqrt(q |E| / (pi eps0 eps_r))) / k_B T), barrier in eV."""
+
+    properties: ClassVar[tuple[str, ...]] = ("electrical_conductivity",)
+    uses_field: ClassVar[bool] = True
+    law: Literal["poole_frenkel"]
+    value: Positive = Field(description="prefactor, the conductivity as E_a -> 0 [S/m]")
+    activation_energy: float = Field(description="trap depth E_a [eV]")
+    relative_permittivity: Positive = Field(description="eps_r (high-frequency) of the insulator")
+    field_floor: Positive = Field(default=1.0, description="|E| is taken as sqrt(|E|^2 + floor^2) [V/m]: "
+                                  "keeps the Jacobian finite at zero field")
+
+    def at(self, T, ctx):
+        n = ctx.number
+        # sqrt(q E / (pi eps0 eps_r)) is the barrier lowering in volts, so in eV as written.
+        field = ctx.ops.sqrt(ctx.ops.sqrt(ctx.field_squared + n(self.field_floor) ** 2))
+        lowering = ctx.ops.sqrt(n(ELEMENTARY_CHARGE / (np.pi * VACUUM_PERMITTIVITY * self.relative_permittivity))) * field
+        return n(self.value) * ctx.ops.exp(-(n(self.activation_energy) - lowering) / (n(BOLTZMANN_EV) * T))
+
+    def is_positive(self) -> bool:
+        return True
+
+
 # ---------------------------------------------------------------- unions for the schema
 
 
@@ -229,11 +340,12 @@ def law_union(property_name: str):
 
 
 class MaterialLaws:
-    """sigma(T), kappa(T), S(T) and C(T) of one material: UFL expressions when given a mesh
-    (every law parameter a Constant, so a sweep over material numbers reuses the compiled
-    forms), numpy functions otherwise."""
+    """sigma(T, |E|^2), kappa(T), S(T) and C(T) of one material: UFL expressions when given a
+    mesh (every law parameter and the state a Constant, so a sweep over material numbers or
+    states reuses the compiled forms), numpy functions otherwise. `state` is the device
+    state's value (None: the config has none)."""
 
-    def __init__(self, material, mesh=None):
+    def __init__(self, material, mesh=None, state: Optional[float] = None):
         self.material = material
         if mesh is None:
             self._ops, self._number = NumpyOps, float
@@ -243,14 +355,17 @@ class MaterialLaws:
 
             self._ops = ufl
             self._number = lambda value: dolfinx.fem.Constant(mesh, float(value))
+        self._state = None if state is None else self._number(state)
 
-    def _law(self, law: PropertyLaw, T, sigma=None):
-        return law.at(T, LawContext(self._ops, self._number, sigma))
+    def _law(self, law: PropertyLaw, T, sigma=None, field_squared=0.0):
+        return law.at(T, LawContext(self._ops, self._number, sigma, field_squared, self._state))
 
-    def sigma(self, T):
-        return self._law(self.material.electrical_conductivity, T)
+    def sigma(self, T, field_squared=0.0):
+        """Electrical conductivity at T and |E|^2 (field-dependent laws only use the latter)."""
+        return self._law(self.material.electrical_conductivity, T, field_squared=field_squared)
 
     def kappa(self, T):
+        # Wiedemann-Franz relates the thermal to the zero-field electrical conductivity.
         return self._law(self.material.thermal_conductivity, T, sigma=self.sigma)
 
     def seebeck(self, T):

@@ -79,6 +79,19 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     training = _optional_json(results / "train" / "training.json", missing, "training (train/)")
     if training:
         made["Training"] = figures.training_curves(out / "training.png", training)
+    # Made on request (`filatherm train --compare`, `--map`), so never listed as missing.
+    comparison = _optional_json(results / "train" / "compare.json", [], "")
+    design_map = _optional_json(results / "train" / "map.json", [], "")
+    if comparison:
+        from solver.crossbar.plots import plot_comparison
+
+        curves = {name: np.array(run["test_accuracy"]) for name, run in comparison["runs"].items()}
+        made["Training algorithms"] = plot_comparison(out / "training_algorithms.png", curves,
+                                                      "training algorithms, fitted device")
+    if design_map:
+        from solver.crossbar.plots import plot_design_map
+
+        made["Design map"] = plot_design_map(out / "design_map.png", design_map, "training")
 
     crosstalk = _optional_json(results / "crosstalk" / "crosstalk.json", [], "")  # only when a tile was solved
     if crosstalk:
@@ -90,7 +103,7 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     crossbar_summary = _optional_json(results / "crossbar" / "summary.json", [], "")
     text = summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary,
                             training, made, missing, stage_log or _optional_json(results / "pipeline.json", [], ""),
-                            crosstalk)
+                            comparison, design_map, crosstalk)
     write_text_atomic(out / "summary.md", text)
     say(f"report: {len(made)} figures, {len(missing)} missing parts")
     return out
@@ -176,6 +189,7 @@ def _crosstalk_lines(crosstalk: dict) -> list[str]:
 
 def summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary, training,
                      made: dict[str, Path], missing: list[str], stage_log: Optional[dict],
+                     comparison: Optional[dict] = None, design_map: Optional[dict] = None,
                      crosstalk: Optional[dict] = None) -> str:
     lines = [f"# filatherm report: {config.name}", ""]
     layers = " / ".join(f"{layer.material} {layer.thickness:g}" + (" + filament" if layer.filament else "")
@@ -257,6 +271,25 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
         for device, run in training["devices"].items():
             lines.append(f"| {figures.DEVICE_LABELS.get(device, device)} | "
                          f"{100 * run['final_mean']:.1f} +/- {100 * run['final_std']:.1f} |")
+    if comparison:
+        lines += ["", "Training algorithms on the fitted device (`filatherm train --compare`):", "",
+                  "| algorithm | test accuracy [%] | below floating point [points] |", "|---|---|---|"]
+        for name, run in comparison["runs"].items():
+            gap = comparison["gap_to_float_points"].get(name)
+            lines.append(f"| {name} | {100 * run['final_mean']:.1f} +/- {100 * run['final_std']:.1f} | "
+                         f"{_num(gap, '.1f')} |")
+    if design_map:
+        k_max = design_map["grid"]["k"][-1]
+        lines += ["", "Design map (`filatherm train --map`): half-select ratio k = dw(V/2) / dw(V) at which each "
+                  "algorithm loses 1 point (asymmetry 0); this device: k_up = "
+                  f"{design_map['device']['k_up']:.3g}, k_down = {design_map['device']['k_down']:.3g}.", "",
+                  f"| algorithm | accuracy at k = {design_map['grid']['k'][0]:g} [%] | k at -1 point | "
+                  "this device [%] |", "|---|---|---|---|"]
+        for name, found in design_map["algorithms"].items():
+            loss = found["k_at_1_point_loss"]
+            lines.append(f"| {name} | {100 * found['k_asymmetry'][0][0]:.1f} | "
+                         f"{f'{loss:.3g}' if loss is not None else f'> {k_max:g}'} | "
+                         f"{100 * found['device_accuracy']:.1f} |")
     lines += ["", "## Figures", ""]
     for title, path in made.items():
         lines += [f"### {title}", "", f"![{title}]({path.name})", ""]

@@ -135,8 +135,8 @@ def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
 
 
 def _csv_value(value: Any) -> str:
-    if isinstance(value, float):
-        return "" if math.isnan(value) else repr(value)
+    if isinstance(value, float):  # float(): numpy 2's repr of np.float64(1.5) is "np.float64(1.5)"
+        return "" if math.isnan(value) else repr(float(value))
     return str(value)
 
 
