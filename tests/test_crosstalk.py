@@ -96,24 +96,35 @@ def test_fit_recovers_a_known_coupling():
 
 
 def test_heated_rate_ratio_is_the_ion_hopping_law_at_a_raised_ambient(fitted_results):
-    """Verification (closed form of the kinetics, docs/physics.md): the ratio is
-    exp(-Ea/k (1/T' - 1/T)) sinh(z q a E'/2kT') / sinh(z q a E/2kT), T' = T + dT, with the
-    field law E = E1 |V| exp(-a_E (1/T - 1/T0)) at each temperature; 1 at dT = 0."""
+    """Verification of the composition: the compact model's thermal balance with its ambient
+    raised by dT, f(T) = T0 + dT + (R_th(P) V + beta) I(V, T) - T, solved by brentq from the
+    unheated root upwards (a root finder independent of the model's scan and bisection), then
+    the ion-hopping law written out (docs/physics.md): exp(-Ea/kT) sinh(z q a E/2kT) with the
+    field law E = E1 |V| exp(-a_E (1/T - 1/T0)). The ratio is 1 at dT = 0 and grows faster than
+    the raised ambient alone would make it (the cell's own conductance and heat rise too)."""
+    from scipy.optimize import brentq
+
     model = CompactModel.load(fitted_results / "model" / "compact_model.json")
-    kinetics, law = model.kinetics, model.field_law
-    V, dT = 0.61, np.array([0.0, 5.0, 40.0])
-    T = float(model.interpolated_temperature(V))
-    a_E = law.activation_energy.value * ELEMENTARY_CHARGE / BOLTZMANN
+    kinetics, field_law = model.kinetics, model.field_law
+    V, rises = 0.61, np.array([0.0, 5.0, 40.0])
+    law = model.electro_thermal(V)
+    T_cold = float(model.temperature(V))
+    a_E = field_law.activation_energy.value * ELEMENTARY_CHARGE / BOLTZMANN
 
     def rate(temperature):
         kT = BOLTZMANN * temperature / ELEMENTARY_CHARGE  # eV
-        E = law.scale.value * V * np.exp(-a_E * (1 / temperature - 1 / model.T0))
+        E = field_law.scale.value * V * np.exp(-a_E * (1 / temperature - 1 / model.T0))
         x = kinetics.charge * kinetics.hop_distance * E / (2 * kT)
         return np.exp(-kinetics.activation_energy / kT) * np.sinh(x)
 
-    expected = rate(T + dT) / rate(T)
-    assert np.allclose(heated_rate_ratio(model, np.full(3, V), dT), expected, rtol=1e-10)
-    assert expected[0] == 1.0 and expected[2] > expected[1] > 1.0
+    heated = np.array([brentq(lambda T: float(law.balance(V, T)) + rise, T_cold - 1.0, T_cold + 10 * rise + 50.0,
+                              xtol=1e-10) for rise in rises])
+    expected = rate(heated) / rate(T_cold)
+    got = heated_rate_ratio(model, np.full(3, V), rises)
+    assert np.allclose(got, expected, rtol=1e-8)
+    assert got[0] == pytest.approx(1.0, abs=1e-12)
+    assert heated[2] - T_cold > rises[2]  # feedback: the cell heats itself more when its ambient rises
+    assert got[2] > rate(T_cold + rises[2]) / rate(T_cold) > got[1] > 1.0
 
 
 def test_select_gain_multiplies_the_half_select_step():
@@ -163,14 +174,19 @@ def test_crosstalk_refuses_a_model_of_another_cell(fitted_results, tmp_path):
 def test_crosstalk_command_end_to_end(fitted_results, tmp_path):
     """`filatherm crosstalk` on a coarse 2x2 tile at one pitch: every case solves, the heat the
     neighbours add is positive and raises the rate, the fit's residual is small against the
-    heating it explains, and crosstalk.json/.png are written."""
-    done = run_cli("crosstalk", str(TILE_CONFIG), "--model", str(fitted_results), "--output", str(tmp_path),
-                   "--set", "geometry.tile.rows=2", "--set", "geometry.tile.cols=2",
-                   "--set", "electrical={drive: row0, row0: {voltage: 1.0}, col0: {voltage: 0}}",
-                   "--set", "crosstalk.pitches=[60]", "--set", "crosstalk.cases=[row, one_cell, all_half]",
-                   "--set", "mesh.size=40", "--set", "mesh.filament_size=2", "--set", "mesh.refine_distance=15",
-                   timeout=900)
+    heating it explains, and crosstalk.json/.png are written. Run again with another crossbar
+    setting, it reuses the solved cases (cases.json) and rederives the same per-cell maps."""
+    arguments = ["crosstalk", str(TILE_CONFIG), "--model", str(fitted_results), "--output", str(tmp_path),
+                 "--set", "geometry.tile.rows=2", "--set", "geometry.tile.cols=2",
+                 "--set", "electrical={drive: row0, row0: {voltage: 1.0}, col0: {voltage: 0}}",
+                 "--set", "crosstalk.pitches=[60]", "--set", "crosstalk.cases=[row, one_cell, all_half]",
+                 "--set", "mesh.size=40", "--set", "mesh.filament_size=2", "--set", "mesh.refine_distance=15"]
+    done = run_cli(*arguments, timeout=900)
     assert done.returncode == 0, done.stderr
+    solved = json.loads((tmp_path / "crosstalk" / "crosstalk.json").read_text())["pitches"][0]["cases"]
+    again = run_cli(*arguments, "--force", "--set", "crossbar.disturb_pulses=1000", timeout=900)
+    assert again.returncode == 0, again.stderr
+    assert "reused" in again.stdout and "Newton iterations" not in again.stdout
     data = json.loads((tmp_path / "crosstalk" / "crosstalk.json").read_text())
     assert (tmp_path / "crosstalk" / "crosstalk.png").stat().st_size > 10_000
     pitch = data["pitches"][0]
@@ -180,3 +196,6 @@ def test_crosstalk_command_end_to_end(fitted_results, tmp_path):
     assert pitch["coupling"]["rms_residual"] < 0.5 * row["neighbour_heating"]
     assert math.isfinite(pitch["disturbance"]["max_half_selected_with"])
     assert data["units"]["power"] == "W"
+    for name, case in pitch["cases"].items():
+        assert case["T_probe"] == solved[name]["T_probe"] and case["power"] == solved[name]["power"]
+    assert pitch["disturbance"]["pulses"] == 1000  # the rerun's crossbar setting

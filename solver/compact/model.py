@@ -95,9 +95,10 @@ class CompactModel:
         return ElectroThermal(self.T0, conduction(self.current_law, self.T0, positive),
                               branch("R_th"), branch("delta_R_th"), branch("power_scale"), branch("beta"))
 
-    def temperature(self, voltage) -> np.ndarray:
-        """T_probe [K]: the steady state of the coupled laws (solver.compact.laws)."""
-        return steady_temperature(voltage, self.electro_thermal(voltage))
+    def temperature(self, voltage, ambient_rise=0.0) -> np.ndarray:
+        """T_probe [K]: the steady state of the coupled laws (solver.compact.laws), with the
+        ambient raised by `ambient_rise` [K] (neighbour heating in an array; broadcast)."""
+        return steady_temperature(voltage, self.electro_thermal(voltage), ambient_rise)
 
     def current(self, voltage) -> np.ndarray:
         """I [A], positive from top to bottom electrode, at signed device voltage [V]."""

@@ -494,7 +494,9 @@ class Analysis(Model):
 
 
 class Probe(Model):
-    """A region of one layer where QoIs are averaged; z is relative to the layer bottom."""
+    """A region of one layer where QoIs are averaged; z is relative to the layer bottom. An
+    annulus about the axis; in 3D a cylinder about the filament's axis (in a tile, one per cell:
+    `<probe>_r<i>_c<j>`)."""
 
     layer: str = Field(description="layer name")
     r_min: NonNegative = Field(default=0.0, description="inner radius")

@@ -3,7 +3,8 @@
 CONFIG is a tile (geometry.kind: tile) with a `crosstalk:` section; RESULTS_DIR (default
 results/<crosstalk.device>/) holds model/compact_model.json of the matching axisymmetric cell,
 and the outputs go beside it (so that `filatherm report RESULTS_DIR` shows them) unless
---output is given. Run it under mpirun to solve each case on several ranks.
+--output is given. Run it under mpirun to solve each case on several ranks. The solved cases
+(crosstalk/cases.json) are reused while their fingerprint holds (solver.crosstalk.study).
 """
 
 from __future__ import annotations
@@ -23,8 +24,8 @@ def run(args: argparse.Namespace) -> int:
 
     from solver.cli import load_config_from_args, refuse_overwrite, say
     from solver.compact.model import CompactModel
-    from solver.crosstalk.study import model_location, run_crosstalk
-    from solver.io import ensure_dir
+    from solver.crosstalk.study import cases_document, model_location, reusable_cases, run_crosstalk
+    from solver.io import ensure_dir, write_json_atomic
 
     config = load_config_from_args(args)
     model_path, root = model_location(Path(args.model) if args.model else Path("results") / config.crosstalk.device)
@@ -33,10 +34,13 @@ def run(args: argparse.Namespace) -> int:
     model = CompactModel.load(model_path)
     comm = MPI.COMM_WORLD
     progress = lambda text: say(text, args.quiet)  # noqa: E731
-    result = run_crosstalk(config, model, comm, progress)
+    previous = reusable_cases(config, model, out / "cases.json") if comm.rank == 0 else None
+    result = run_crosstalk(config, model, comm, progress, comm.bcast(previous, root=0))
     if comm.rank == 0:
         from solver.crosstalk.outputs import write_outputs
 
+        if previous is None:  # kept before anything derived from them can fail
+            write_json_atomic(ensure_dir(out) / "cases.json", cases_document(result))
         files = write_outputs(result, model_path, ensure_dir(out))
         say("wrote " + ", ".join(str(f) for f in files), args.quiet)
     comm.barrier()

@@ -14,7 +14,8 @@ cells near the tile's edges that the fit's residual measures. K = 0 beyond the t
 
 The neighbour heating of cell i in a case is then dT_i = T_i - T0 - a1 P_i - a2 P_i^2 (what the
 solve shows beyond the fitted self-heating), and the crossbar model takes it as a raised
-ambient: the rate of a cell at voltage V becomes that of the compact model at T(V) + dT
+ambient: the rate of a cell at voltage V becomes that of the compact model's steady state with
+its ambient raised by dT, in which the cell's own conductance and heating rise too
 (solver.crosstalk.disturbance).
 """
 
@@ -104,12 +105,11 @@ def fit_coupling(temperatures: list[np.ndarray], powers: list[np.ndarray], T0: f
 
 
 def heated_rate_ratio(model: CompactModel, voltage, delta_T) -> np.ndarray:
-    """rate(V, T(V) + dT) / rate(V, T(V)) through the compact model: T(V) its probe
-    temperature (the FEM table, solver.compact.model), the field from its field law at each
-    temperature, the rate from its kinetics."""
+    """rate(V, T') / rate(V, T) through the compact model: T its steady probe temperature at V,
+    T' the same with the ambient raised by delta_T (the cell's own conductance and power rise
+    with it: the electro-thermal feedback is the compact model's), the field from its field
+    law at each temperature, the rate from its kinetics."""
     v = np.asarray(voltage, dtype=float)
-    dT = np.asarray(delta_T, dtype=float)
-    T = model.interpolated_temperature(v)
     law = model.field_law
 
     def rate(temperature):
@@ -117,4 +117,5 @@ def heated_rate_ratio(model: CompactModel, voltage, delta_T) -> np.ndarray:
         return model.kinetics.rate(temperature, field)
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        return np.where(v == 0, 1.0, rate(T + dT) / rate(T))
+        ratio = rate(model.temperature(v, delta_T)) / rate(model.temperature(v))
+    return np.where(v == 0, 1.0, ratio)

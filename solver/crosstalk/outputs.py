@@ -3,7 +3,8 @@
 crosstalk.json ("format": "filatherm-crosstalk", "version": 1): the tile, the scheme and pulse,
 then per pitch: every case's per-cell maps ((rows, cols) lists, row 0 first), the coupling fit,
 the headline half-selected cell and the disturbance with and without neighbour heating.
-`units` gives the unit of every key.
+`units` gives the unit of every key. (cases.json, the solved cases alone, is written by the
+command before these: solver.crosstalk.study.)
 """
 
 from __future__ import annotations

@@ -14,6 +14,17 @@ CASE_STYLE = {"row": ("tab:red", "a selected row next to it"), "column": ("tab:o
 SCHEME_LABEL = {"v_half": "V/2", "v_third": "V/3"}
 
 
+def _pitch_axis(ax, pitches, unit: str) -> None:
+    """A log pitch axis labelled at the solved pitches only."""
+    from matplotlib.ticker import NullFormatter
+
+    ax.set_xscale("log")
+    ax.set_xticks(pitches)
+    ax.set_xticklabels([f"{v:g}" for v in pitches])
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.set_xlabel(f"pitch [{unit}]")
+
+
 def plot_crosstalk(path: Path, data: dict) -> Path:
     import matplotlib
 
@@ -33,21 +44,18 @@ def plot_crosstalk(path: Path, data: dict) -> Path:
         xs = [pitch for pitch, _ in points]
         heat_ax.plot(xs, [h["neighbour_heating"] for _, h in points], "-o", color=colour,
                      label=label.replace("V/2", half))
-        rate_ax.semilogy(xs, [h["rate_increase"] for _, h in points], "-o", color=colour,
-                         label=label.replace("V/2", half))
+        rate_ax.semilogy(xs, [h["rate_increase"] for _, h in points], "-o", color=colour)  # colours: left
         if case == "row":
             rate_ax.semilogy(xs, [h["rate_increase_tile"] for _, h in points], ":", color=colour,
-                             label="(same, on the tile cell's own T)")
+                             label="selected row next to it: the heat alone\non the tile cell's own T (no feedback)")
             for pitch, h in points:
                 rate_ax.annotate(f"x{h['rate_increase']:.3g}", (pitch, h["rate_increase"]),
                                  textcoords="offset points", xytext=(6, -12), fontsize=9, color=colour)
     for ax in (heat_ax, rate_ax):
-        ax.set_xscale("log")
-        ax.set_xticks(x)
-        ax.set_xticklabels([f"{v:g}" for v in x])
-        ax.set_xlabel(f"pitch [{unit}]")
+        _pitch_axis(ax, x, unit)
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=8, title=f"half-selected cell at {half}, with", title_fontsize=8, loc="lower left")
+    heat_ax.legend(fontsize=8, title=f"half-selected cell at {half}, with", title_fontsize=8, loc="upper right")
+    rate_ax.legend(fontsize=8, loc="upper right")
     heat_ax.set_ylabel("heating from the neighbours, probe T [K]")
     heat_ax.set_title(f"{data['tile']['rows']}x{data['tile']['cols']} tile, V = {data['voltage']:.3g} V")
     rate_ax.set_ylabel("switching-rate increase factor [1]")
@@ -62,9 +70,7 @@ def plot_crosstalk(path: Path, data: dict) -> Path:
                               style, color="tab:blue" if label == "with" else "0.4",
                               label=f"{label} neighbour heating")
         pulses = disturbed[0]["disturbance"]["pulses"]
-        disturb_ax.set_xticks(xs)
-        disturb_ax.set_xticklabels([f"{v:g}" for v in xs])
-        disturb_ax.set_xlabel(f"pitch [{unit}]")
+        _pitch_axis(disturb_ax, xs, unit)
         disturb_ax.set_ylabel("max |w - w0| / (w_max - w_min)")
         disturb_ax.set_title(f"half-selected devices after {pulses} pulses (crossbar model)")
         disturb_ax.grid(alpha=0.3, which="both")

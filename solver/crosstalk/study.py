@@ -1,56 +1,41 @@
-"""`filatherm crosstalk`: the biasing cases on the tile at every pitch, per-cell temperatures,
-powers and rates, the fitted coupling, and the disturbance it adds in the crossbar model.
+"""`filatherm crosstalk`: the biasing cases on the tile at every pitch (solved by
+solver.crosstalk.solve), the fitted coupling, per-cell rates and neighbour heating, and the
+disturbance that heating adds in the crossbar model.
 
-    result = run_crosstalk(config, model, say=print)      # every rank of the communicator
-    write_outputs(result, out)                            # crosstalk.json, crosstalk.png (rank 0)
+    previous = reusable_cases(config, model, out / "cases.json")   # None: solve them
+    result = run_crosstalk(config, model, comm, say, previous)      # every rank of the communicator
+    cases_document(result)                                          # -> cases.json (rank 0)
+    write_outputs(result, model_path, out)                          # crosstalk.json, .png (rank 0)
 
-For each pitch (crosstalk.pitches) the tile is meshed once and every case
-(solver.crosstalk.cases) is solved on it from rest to its amplitude, the lines held at their
-fractions of the driven row. Per cell: the probe's temperature and field (the compact model's
-kinetics probe and statistic), the power in its pillar, the switching rate of the kinetics at
-that temperature and field. Per pitch: the coupling fit (solver.crosstalk.coupling), every
-cell's neighbour heating and the rate increase it causes, and the disturbance after
-crossbar.disturb_pulses half-select pulses with and without that heating
-(solver.crosstalk.disturbance).
+The solved cases are kept in cases.json with a fingerprint of what defines them (the solve
+sections of the config, the crosstalk section, the scheme, the pulse voltage and the code of
+the FEM, the geometry, the materials and solver.crosstalk.{cases,cells,solve}); a later run
+with the same fingerprint reuses them and only refits and rederives, so a changed crossbar
+setting or a failure after the solves costs no solve.
+
+Per pitch: the coupling fit (solver.crosstalk.coupling), every cell's switching rate (the
+kinetics at its probe's temperature and field), its neighbour heating and the rate increase it
+causes, and the disturbance after crossbar.disturb_pulses half-select pulses with and without
+that heating (solver.crosstalk.disturbance).
 """
 
 from __future__ import annotations
 
-import time
-from dataclasses import dataclass, field
+import hashlib
+import json
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Optional
 
 import numpy as np
 
 from solver.compact.model import CompactModel
-from solver.config import Config, config_data, with_overrides
-from solver.crossbar.array import SCHEMES
-from solver.crosstalk.cases import Case, make_case
+from solver.config import Config, config_data, section_hash
+from solver.config.sections import STEADY
+from solver.crosstalk.cases import Case
 from solver.crosstalk.coupling import Coupling, fit_coupling, heated_rate_ratio
+from solver.crosstalk.solve import CaseResult, Say, solve_pitches
 from solver.errors import InputError
-
-Say = Callable[[str], None]
-
-
-@dataclass
-class CaseResult:
-    case: Case
-    status: str
-    reason: str
-    newton_iterations: int
-    wall_time: float
-    dofs: int
-    T_max: float = float("nan")
-    T_probe: Optional[np.ndarray] = None  # (rows, cols) [K], the kinetics statistic
-    E_probe: Optional[np.ndarray] = None  # [V/m]
-    T_probe_max: Optional[np.ndarray] = None  # [K], the hottest node of each probe
-    power: Optional[np.ndarray] = None  # [W]
-    line_currents: dict = field(default_factory=dict)  # [A], into each line end
-
-    @property
-    def converged(self) -> bool:
-        return self.status == "ok"
 
 
 @dataclass
@@ -114,72 +99,101 @@ def pulse_voltage(config: Config, model: CompactModel) -> float:
     return float(value)
 
 
-def run_crosstalk(config: Config, model: CompactModel, comm=None, say: Say = lambda text: None) -> CrosstalkResult:
-    """Solve every case at every pitch on `comm` (all its ranks take part in each solve)."""
-    from mpi4py import MPI
+CASES_FORMAT = "filatherm-crosstalk-cases"
+SOLVE_CODE = ("fem", "geometry", "materials", "config", "crosstalk/cases.py", "crosstalk/cells.py",
+              "crosstalk/solve.py")
 
-    from solver.fem.mesh import build_mesh
+
+def solve_fingerprint(config: Config, voltage: float) -> str:
+    """What defines the solved cases: the solve sections, the crosstalk section, the scheme,
+    the pulse voltage and the code that meshes and solves them."""
+    package = Path(__file__).resolve().parent.parent
+    digest = hashlib.sha256()
+    for part in SOLVE_CODE:
+        paths = [package / part] if part.endswith(".py") else sorted((package / part).rglob("*"))
+        for path in paths:
+            if path.suffix in (".py", ".yaml") and "__pycache__" not in path.parts:
+                digest.update(str(path.relative_to(package)).encode())
+                digest.update(path.read_bytes())
+    data = config_data(config)
+    digest.update(json.dumps({"solve": section_hash(config, STEADY), "crosstalk": data["crosstalk"],
+                              "scheme": config.crossbar.scheme, "voltage": voltage}, sort_keys=True).encode())
+    return digest.hexdigest()[:16]
+
+
+def cases_document(result: "CrosstalkResult") -> dict:
+    """cases.json: every solved case's raw maps, with the fingerprint that says when they can
+    be reused."""
+    def case_data(case: CaseResult) -> dict:
+        data = {"name": case.case.name, "amplitude": case.case.amplitude,
+                "row_fractions": list(case.case.row_fractions), "col_fractions": list(case.case.col_fractions),
+                "status": case.status, "reason": case.reason, "newton_iterations": case.newton_iterations,
+                "wall_time_s": case.wall_time, "dofs": case.dofs, "line_currents": case.line_currents}
+        if case.converged:
+            data.update({"T_max": case.T_max, **{key: getattr(case, key).tolist() for key in MAPS}})
+        return data
+
+    return {"format": CASES_FORMAT, "version": 1,
+            "fingerprint": solve_fingerprint(result.config, result.voltage), "voltage": result.voltage,
+            "pitches": [{"pitch": p.pitch, "cells": p.cells, "cases": [case_data(c) for c in p.cases]}
+                        for p in result.pitches]}
+
+
+def reusable_cases(config: Config, model: CompactModel, path: Path) -> Optional[dict]:
+    """The cases of `path` (cases.json) if they were solved for this config, voltage and code."""
+    if not path.is_file():
+        return None
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(data, dict) or data.get("format") != CASES_FORMAT:
+        return None
+    return data if data.get("fingerprint") == solve_fingerprint(config, pulse_voltage(config, model)) else None
+
+
+MAPS = ("T_probe", "E_probe", "T_probe_max", "power")
+
+
+def _case_from_data(data: dict) -> CaseResult:
+    case = Case(data["name"], data["amplitude"], tuple(data["row_fractions"]), tuple(data["col_fractions"]))
+    result = CaseResult(case, data["status"], data["reason"], data["newton_iterations"], data["wall_time_s"],
+                        data["dofs"], line_currents=data.get("line_currents", {}))
+    if result.converged:
+        result.T_max = data["T_max"]
+        for key in MAPS:
+            setattr(result, key, np.array(data[key]))
+    return result
+
+
+def run_crosstalk(config: Config, model: CompactModel, comm=None, say: Say = lambda text: None,
+                  previous: Optional[dict] = None) -> CrosstalkResult:
+    """Solve every case at every pitch on `comm` (all its ranks take part in each solve), or
+    take them from `previous` (a reusable cases.json), and fit each pitch's coupling."""
+    from mpi4py import MPI
 
     if config.geometry.kind != "tile":
         raise InputError("geometry.kind: crosstalk needs a tile (kind: tile)")
     check_matching_cell(config, model)
-    comm = comm or MPI.COMM_WORLD
-    settings = config.crosstalk
-    tile = config.geometry.tile
     voltage = pulse_voltage(config, model)
-    half = SCHEMES[config.crossbar.scheme]
     result = CrosstalkResult(config, model, voltage, [])
-    for pitch in settings.pitches:
-        pitched = with_overrides(config, {"geometry.tile.pitch": pitch})
-        started = time.perf_counter()
-        cell_mesh = build_mesh(pitched, comm)
-        say(f"crosstalk: pitch {pitch:g} {config.units}: {cell_mesh.num_cells_global()} cells "
-            f"(meshed in {time.perf_counter() - started:.1f} s)")
-        cases = []
-        for name in settings.cases:
-            case = make_case(name, tile.rows, tile.cols, voltage, half)
-            cases.append(_solve_case(pitched, cell_mesh, case, model, comm, say))
-        pitch_result = PitchResult(pitch, cell_mesh.num_cells_global(), cases)
-        solved = [c for c in cases if c.converged]
+    if previous is not None:
+        say("crosstalk: the solved cases of cases.json are reused (same config, voltage and code)")
+        for entry in previous["pitches"]:
+            result.pitches.append(PitchResult(entry["pitch"], entry["cells"],
+                                              [_case_from_data(c) for c in entry["cases"]]))
+    else:
+        for pitch, cells, cases in solve_pitches(config, model, comm or MPI.COMM_WORLD, voltage, say):
+            result.pitches.append(PitchResult(pitch, cells, cases))
+    for pitch_result in result.pitches:
+        solved = [c for c in pitch_result.cases if c.converged]
         if solved:
             pitch_result.coupling = fit_coupling([c.T_probe for c in solved], [c.power for c in solved],
                                                  config.thermal.reference_temperature)
-            say(f"  coupling: self {pitch_result.coupling.a1:.4g} K/W, nearest neighbours "
-                f"{pitch_result.coupling.K[0, 1]:.4g} K/W (same row) {pitch_result.coupling.K[1, 0]:.4g} K/W "
-                f"(same column), "
-                f"fit residual {pitch_result.coupling.rms_residual:.2g} K rms")
-        result.pitches.append(pitch_result)
-    return result
-
-
-def _solve_case(config: Config, cell_mesh, case: Case, model: CompactModel, comm, say: Say) -> CaseResult:
-    from solver.crosstalk.cells import CellPower
-    from solver.fem.study import SteadyStudy
-    from solver.geometry.tile import cell_name
-
-    case_config = with_overrides(config, {"electrical": case.electrical()})
-    probe = model.kinetics.probe
-    stat = model.kinetics.statistic
-    tile = config.geometry.tile
-    with SteadyStudy(case_config, comm, cell_mesh) as study:
-        record = study.solve(case.amplitude)
-        result = CaseResult(case, record["status"], record["reason"], record["total_newton_iterations"],
-                            record["wall_time_s"], study.dofs)
-        if result.converged:
-            probes = record["probes"]
-
-            def grid(key: str) -> np.ndarray:
-                return np.array([[probes[cell_name(probe, i, j)][key] for j in range(tile.cols)]
-                                 for i in range(tile.rows)])
-
-            result.T_max = record["T_max"]
-            result.T_probe, result.E_probe = grid(f"T_{stat}"), grid(f"E_{stat}")
-            result.T_probe_max = grid("T_max")
-            powers = CellPower(study.problem).evaluate()
-            result.power = np.array([[powers[(i, j)] for j in range(tile.cols)] for i in range(tile.rows)])
-            result.line_currents = study.problem.terminal_currents()
-    say(f"  {case.name}: {result.status}, {result.newton_iterations} Newton iterations, "
-        f"{result.wall_time:.1f} s" + (f", T_max {result.T_max:.0f} K" if result.converged else f" ({result.reason})"))
+            say(f"  pitch {pitch_result.pitch:g} {config.units}: coupling: self {pitch_result.coupling.a1:.4g} K/W, "
+                f"nearest neighbours {pitch_result.coupling.K[0, 1]:.4g} K/W (same row) "
+                f"{pitch_result.coupling.K[1, 0]:.4g} K/W (same column), fit residual "
+                f"{pitch_result.coupling.rms_residual:.2g} K rms")
     return result
 
 
@@ -203,7 +217,8 @@ def case_summary(case: CaseResult, coupling: Optional[Coupling], model: CompactM
         out["neighbour_heating"] = heating.tolist()
         out["neighbour_heating_model"] = coupling.neighbour_heating(case.power).tolist()
         out["rate_increase"] = heated_rate_ratio(model, case.case.cell_voltages(), heating).tolist()
-        # the same heat on the tile cell's own temperature and field (the kinetics alone)
+        # a lower bound: the same heat on the tile cell's own temperature and field, without the
+        # rise of its own power that the compact model's feedback adds
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             own = rate / np.asarray(model.kinetics.rate(case.T_probe - heating, case.E_probe))
         out["rate_increase_tile"] = np.where(case.case.cell_voltages() == 0, 1.0, own).tolist()
