@@ -193,10 +193,11 @@ def test_tile_currents_power_and_symmetry(solved_tile):
     assert probes["active_r0_c0"]["T_mean"] > probes["active_r0_c1"]["T_mean"] > probes["active_r1_c1"]["T_mean"] > T0
 
 
-def test_tile_solved_on_two_ranks_matches_serial(tmp_path):
-    """Identity (MPI): `filatherm solve` of a 3D cell on 2 ranks gives the serial QoIs to 1e-6."""
+def test_3d_solved_on_two_ranks_matches_serial(tmp_path):
+    """Identity (MPI): `filatherm solve` of a 3D cell on 2 ranks gives the serial QoIs to 1e-6,
+    with a terminal at a fraction of the drive (the bottom at 0.1 U)."""
     raw = cell("cell3d", 1.0, 12.0, 12.0)
-    raw["electrical"] = {"top": {"voltage": 0.6}}
+    raw["electrical"] = {"drive": "top", "top": {"voltage": 0.7}, "bottom": {"fraction": 0.1}}
     config = write_yaml(tmp_path / "c3.yaml", raw)
     serial = run_cli("solve", str(config), "--output", str(tmp_path / "one"))
     assert serial.returncode == 0, serial.stderr

@@ -165,8 +165,10 @@ class ElectroThermalProblem:
 
         # 4. terminal and energy functionals: actions of F on indicator functions
         self.e_top = self._indicator(self.top_dofs)
-        # the direction of U in W: w on the phi dofs (e_top itself when only the drive is lifted)
-        self.e_lift = self.e_top if len(self.lifted_dofs) == len(self.top_dofs) else self._lifting_direction()
+        # the direction of U in W: w on the phi dofs (e_top itself when only the drive is lifted;
+        # decided from the config, the same on every rank)
+        only_drive = all(f == 0.0 for name, f in electrical.potential_fractions().items() if name != electrical.drive)
+        self.e_lift = self.e_top if only_drive else self._lifting_direction()
         ground_dofs = [compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim, cell_mesh.facets(name))[0]
                        for name in electrical.grounds]
         self.e_bottom = self._indicator(np.unique(np.concatenate(ground_dofs)) if ground_dofs
