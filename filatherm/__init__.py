@@ -24,6 +24,7 @@ from solver.api import (
     fit,
     load_config,
     pulse,
+    pulses,
     solve,
     sweep,
     train,
@@ -33,7 +34,7 @@ from solver.config import Config
 from solver.errors import ConfigError, FilathermError, InputError
 
 __all__ = [
-    "__version__", "configure", "load_config", "solve", "pulse", "sweep", "fit", "crossbar", "train",
+    "__version__", "configure", "load_config", "solve", "pulse", "sweep", "fit", "pulses", "crossbar", "train",
     "Config", "CompactModel", "Value", "Fields", "SolveResult", "PulseResult", "SweepResult", "FitResult",
     "CrossbarResult", "TrainingResult", "FilathermError", "InputError", "ConfigError",
 ]

@@ -1,9 +1,10 @@
-"""The Python API in one script (docs/api.md): solve, sweep, fit, crossbar, train.
+"""The Python API in one script (docs/api.md): solve, sweep, fit, pulses, crossbar, train.
 
     .venv/bin/python scripts/example_api.py [OUTPUT_DIR]
 
-Uses the default device on a coarse mesh (seconds per solve) and small crossbar/training
-settings, so that it runs in about a minute; drop the overrides for the real thing.
+Uses the default device on a coarse mesh (seconds per solve), three of its states and small
+crossbar/training settings, so that it runs in about two minutes; drop the overrides for the
+real thing.
 """
 
 from __future__ import annotations
@@ -19,8 +20,9 @@ import filatherm  # noqa: E402
 
 COARSE = {"mesh.size": 5.0, "mesh.filament_size": 0.5, "mesh.refine_distance": 20.0,
           "sweep.voltage": {"start": -1.5, "stop": 1.5, "num": 13},
+          "sweep.parameters": {"state.value": [7.0e24, 1.64e25, 3.77e25]},
           "crossbar.rows": 16, "crossbar.cols": 16, "crossbar.disturb_pulses": 1000,
-          "training.epochs": 1, "training.seeds": 1}
+          "pulses.max_pulses": 100, "training.epochs": 1, "training.seeds": 1}
 
 
 def main(output: Path) -> int:
@@ -35,7 +37,8 @@ def main(output: Path) -> int:
     print(f"fields: {len(result.fields.T)} nodes along {result.fields.axes}, "
           f"T from {result.fields.T.min():.1f} to {result.fields.T.max():.1f} K")
 
-    # A sweep (resumable store), the compact model, and what a crossbar does with it.
+    # A (voltage x state) sweep (resumable store), the compact model with its state, its pulse
+    # response, and what a crossbar does with the device derived from it.
     table = filatherm.sweep(config, output / "coarse")
     print(f"sweep: {len(table)} points, {int((table['status'] == 'ok').sum())} converged; "
           f"current in {table.units['current']}")
@@ -43,6 +46,9 @@ def main(output: Path) -> int:
     merit = fitted.model.document.figures_of_merit
     print(f"V_write = {merit.V_write.positive:+.3f} / {merit.V_write.negative:+.3f} V, "
           f"rate(V)/rate(V/2) = {merit.nonlinearity_half_select.positive:.3g}")
+    response = filatherm.pulses(output / "coarse")
+    print(f"pulses: {response.states_up} / {response.states_down} distinguishable states up / down, "
+          f"window {response.window['G_min'] * 1e6:.3g} to {response.window['G_max'] * 1e6:.3g} uS")
     arrays = filatherm.crossbar(output / "coarse")
     print(f"disturbance after 1000 half-selects (fitted, +V): {arrays.disturbance_max['fitted']['positive']:.3g} "
           "of the weight range")

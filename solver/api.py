@@ -10,9 +10,10 @@
     models = filatherm.fit("results/mine")                 # FitResult: CompactModels
     arrays = filatherm.crossbar("results/mine")            # CrossbarResult
     nets = filatherm.train("results/mine")                 # TrainingResult
+    response = filatherm.pulses("results/mine")            # PulseResponse (device with a state)
 
 Every function takes and returns typed objects; values carry their unit (`Value`), arrays are
-numpy. Files are written only by `sweep`, `fit`, `crossbar`, `train` and `pulse`, into the
+numpy. Files are written only by `sweep`, `fit`, `pulses`, `crossbar`, `train` and `pulse`, into the
 directory given. Errors in the input raise solver.errors.InputError with a one-line message.
 """
 
@@ -260,6 +261,16 @@ def fit(results: Union[str, Path], overrides: Iterable[str] = (), force: bool = 
 
     outcome = fit_results(results, overrides=overrides, force=force, say=lambda text: None)
     return FitResult(outcome.models, outcome.files)
+
+
+def pulses(results: Union[str, Path], overrides: Iterable[str] = (), force: bool = True):
+    """The pulse response of a fitted device with a state (LTP/LTD, distinguishable states,
+    symmetry point, half-select ratio per state) -> RESULTS/pulses/; a
+    solver.compact.pulses.PulseResponse."""
+    from solver.compact.pulses import run_pulses
+
+    response, _ = run_pulses(results, overrides=overrides, force=force)
+    return response
 
 
 def crossbar(results: Union[str, Path], overrides: Iterable[str] = (), force: bool = True) -> CrossbarResult:

@@ -44,11 +44,16 @@ def _error(message: str) -> None:
     print(f"filatherm: error: {message}", file=sys.stderr, flush=True)
 
 
-def load_config_from_args(args: argparse.Namespace):
-    """The config named on the command line, with its --set overrides applied."""
+def load_config_from_args(args: argparse.Namespace, extra: tuple[str, ...] = ()):
+    """The config named on the command line, with its --set overrides (and `extra` ones, from
+    a verb's own flags) applied."""
     from solver.config import load_config
 
-    return load_config(args.config, args.set or ())
+    return load_config(args.config, [*(args.set or ()), *extra])
+
+
+ERROR_ESTIMATE_HELP = ("also sweep the config's own parameter set on meshes x2 and /2 (sweep.error_estimate); "
+                       "fit then gives V_write, T at V_write and the half-select ratio their discretisation error")
 
 
 def results_dir(args: argparse.Namespace, config) -> Path:
@@ -120,6 +125,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "run": ("solver.pipeline.command", "the whole pipeline: mesh, sweep, fit, pulse, crossbar, training, report"),
     "config": ("solver.config.command", "print the fully resolved config as YAML"),
     "fit": ("solver.compact.command", "fit the compact model to RESULTS_DIR/sweep.h5"),
+    "pulses": ("solver.compact.pulses_command", "pulse response of a device with a state: LTP/LTD, states, k"),
     "crossbar": ("solver.crossbar.command", "crossbar experiments with the fitted compact model"),
     "train": ("solver.crossbar.train_command", "hardware-aware training on crossbars of the fitted device"),
     "spice-array": ("solver.spice.command", "one parallel update of a crossbar in ngspice, with line resistance"),

@@ -18,9 +18,11 @@ def test_the_documented_example_runs_end_to_end(tmp_path):
     assert done.returncode == 0, done.stderr
     out = done.stdout
     assert "+1.0 V: I = " in out and " A, T_max = " in out and " K, probe T_mean = " in out
-    assert "sweep: 13 points, 13 converged; current in A" in out
+    assert "sweep: 39 points, 39 converged; current in A" in out
+    assert "distinguishable states up / down" in out
     assert "V_write = +" in out and "training, fitted:" in out
     assert (tmp_path / "coarse" / "model" / "compact_model.json").exists()
+    assert (tmp_path / "coarse" / "pulses" / "pulses.json").exists()
 
 
 def test_a_solve_result_is_typed_and_carries_units():

@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from conftest import DEFAULT_CONFIG
+from conftest import STATIC_CONFIG
 from fem_helpers import slab_config, solve
 from solver.config.yamlio import read_yaml_file
 
@@ -18,7 +18,7 @@ from solver.fem import balances  # noqa: E402
 
 
 def scaled_default(scale: float, radius: float | None = None) -> dict:
-    raw = read_yaml_file(DEFAULT_CONFIG)
+    raw = read_yaml_file(STATIC_CONFIG)
     mesh = raw["mesh"]
     raw["mesh"] = {**mesh, "size": mesh["size"] * scale, "filament_size": mesh["filament_size"] * scale}
     if radius is not None:
@@ -103,7 +103,7 @@ def test_default_cell_current_flows_through_the_filament(default_at_1V):
     """Issue 17 item 4: with insulating HfOx (1.14e-8 S/m) the current at +1 V changes by < 2%
     from cell radius 100 to 200 nm (measured 0.07%) and < 1% of it crosses the oxide outside
     the filament (measured ~2e-9)."""
-    assert read_yaml_file(DEFAULT_CONFIG)["geometry"]["radius"] == 100.0  # the fixture's cell
+    assert read_yaml_file(STATIC_CONFIG)["geometry"]["radius"] == 100.0  # the fixture's cell
     results = {}
     for radius in (100.0, 200.0):
         problem, record = solve(scaled_default(1.0, radius), 1.0) if radius != 100.0 else default_at_1V

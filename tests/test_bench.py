@@ -10,8 +10,9 @@ import subprocess
 import sys
 
 import pytest
+import yaml
 
-from conftest import ROOT, child_env, write_yaml
+from conftest import ROOT, STATIC_CONFIG, child_env, write_yaml
 
 
 def run_bench(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
@@ -45,15 +46,16 @@ def test_quick_crossbar_bench_writes_median_min_max_and_target(tmp_path):
     assert "updates_per_s" in done.stdout
 
 
-def test_quick_peer_section_then_a_rerun_keeps_the_previous_json(tmp_path, default_raw):
-    """Smoke test of the peer section (a coarse default device, 11 points) and of bench.prev.json.
+def test_quick_peer_section_then_a_rerun_keeps_the_previous_json(tmp_path):
+    """Smoke test of the peer section (a coarse static cell, 11 points) and of bench.prev.json.
     The agreement check is an identity test: filatherm and the stock peer solve the same discrete
     problem, so their T_max (the same dof) must agree to well within the Newton tolerances, and
     their currents (reaction vs boundary flux) to within the flux's discretisation error."""
-    default_raw["mesh"].update(size=6, filament_size=0.4)
-    config = write_yaml(tmp_path / "coarse.yaml", default_raw)
+    raw = yaml.safe_load(STATIC_CONFIG.read_text())
+    raw["mesh"].update(size=6, filament_size=0.4)
+    config = write_yaml(tmp_path / "coarse.yaml", raw)
     output = tmp_path / "bench.json"
-    first = run_bench("--quick", "--only", "peer", "--config", str(config), "--output", str(output))
+    first = run_bench("--quick", "--only", "peer", "--peer-config", str(config), "--output", str(output))
     assert first.returncode == 0, first.stderr
     data = json.loads(output.read_text())
     peer = data["peer"]

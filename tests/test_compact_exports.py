@@ -11,7 +11,7 @@ import types
 import jsonschema
 import numpy as np
 import pytest
-from conftest import DEFAULT_CONFIG, run_cli
+from conftest import STATIC_CONFIG, run_cli
 
 from solver.compact.document import SCHEMA_PATH, json_schema, read_document
 from solver.compact.model import CompactModel
@@ -32,7 +32,7 @@ DEVICE = LumpedDevice(delta_R_th_positive=4.0e6, delta_R_th_negative=3.0e6, powe
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("exports")
-    write_synthetic_sweep(root, load_config(DEFAULT_CONFIG), VOLTAGES, DEVICE)
+    write_synthetic_sweep(root, load_config(STATIC_CONFIG), VOLTAGES, DEVICE)
     fit_results(root, say=lambda text: None)
     return root / "model"
 

@@ -8,7 +8,7 @@ import h5py
 import numpy as np
 import pytest
 import yaml
-from conftest import DEFAULT_CONFIG, run_cli
+from conftest import STATIC_CONFIG, run_cli
 
 from solver.compact.model import CompactModel
 from solver.compact.synthetic import LumpedDevice, write_synthetic_sweep
@@ -27,7 +27,7 @@ DEVICE = LumpedDevice(R_th_positive=1.25e7, R_th_negative=1.1e7, beta_positive=5
 
 @pytest.fixture(scope="module")
 def config():
-    return load_config(DEFAULT_CONFIG)
+    return load_config(STATIC_CONFIG)
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import DEFAULT_CONFIG, run_cli
+from conftest import STATIC_CONFIG, run_cli
 
 from solver.compact.synthetic import synthetic_compact_model
 from solver.config import load_config
@@ -96,7 +96,7 @@ def test_half_selected_devices_of_a_1e12_nonlinear_device_do_not_move():
 
 def test_fitted_default_like_device_loses_under_one_percent_after_100k_half_select_pulses():
     """On the synthetic default-like device; the real number comes from the FEM sweep."""
-    config = load_config(DEFAULT_CONFIG)
+    config = load_config(STATIC_CONFIG)
     device = fitted_device(synthetic_compact_model(config), config.crossbar)
     for polarity in (1, -1):
         curve = disturbance_curve(device, config.crossbar, polarity, np.random.default_rng(0))
@@ -174,7 +174,7 @@ def test_linear_device_cannot_do_a_parallel_update():
 
 
 def test_read_verify_mapping_of_the_fitted_device_beats_the_linear_one():
-    config = load_config(DEFAULT_CONFIG)
+    config = load_config(STATIC_CONFIG)
     crossbar = config.crossbar.model_copy(update={"rows": 16, "cols": 16, "verify_iterations": 3})
     fitted = fitted_device(synthetic_compact_model(config), crossbar)
     linear = linear_device(fitted.write_voltage_positive, fitted.write_voltage_negative, crossbar)

@@ -7,7 +7,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import DEFAULT_CONFIG
+from conftest import STATIC_CONFIG
 
 from solver.compact.synthetic import synthetic_compact_model
 from solver.config import load_config
@@ -143,7 +143,7 @@ def test_chopped_tiki_taka_buffers_reads_and_writes_thresholded_pulses():
 
 @pytest.fixture(scope="module")
 def default_like_device() -> DeviceModel:
-    config = load_config(DEFAULT_CONFIG)
+    config = load_config(STATIC_CONFIG)
     return fitted_device(synthetic_compact_model(config), config.crossbar)
 
 
@@ -151,7 +151,7 @@ def default_like_device() -> DeviceModel:
                                               ("mixed_precision", 0.75)])
 def test_each_algorithm_learns_digits_on_the_default_like_device(algorithm, floor, default_like_device):
     """One epoch, two 64-16-10 networks: from guessing (< 25 %) to well above it."""
-    crossbar = load_config(DEFAULT_CONFIG).crossbar
+    crossbar = load_config(STATIC_CONFIG).crossbar
     training = Training(epochs=1, seeds=2, hidden=16, algorithm=algorithm)
     result = train_mlp(load_digits_split(0.25), training, crossbar, default_like_device, seed=1)
     assert np.all(result.test_accuracy[0] < 0.25)

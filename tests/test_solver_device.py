@@ -10,7 +10,7 @@ import pytest
 from scipy.integrate import solve_ivp
 from scipy.optimize import minimize_scalar
 
-from conftest import DEFAULT_CONFIG, run_cli, run_mpi
+from conftest import DEFAULT_CONFIG, STATIC_CONFIG, run_cli, run_mpi
 from fem_helpers import slab_config, solve
 from solver.config.yamlio import read_yaml_file
 
@@ -25,7 +25,7 @@ def default_device():
 
     from solver.fem import balances
 
-    study = SteadyStudy(validate_config(read_yaml_file(DEFAULT_CONFIG)))
+    study = SteadyStudy(validate_config(read_yaml_file(STATIC_CONFIG)))
     problem = study.problem
     out = {}
 

@@ -10,7 +10,7 @@ import shutil
 
 import numpy as np
 import pytest
-from conftest import DEFAULT_CONFIG
+from conftest import STATIC_CONFIG
 from scipy.integrate import solve_ivp
 
 from solver.materials.kinetics import KINETICS
@@ -21,7 +21,7 @@ from solver.compact.workflow import fit_results
 from solver.config import load_config
 from solver.errors import FilathermError
 from solver.spice.ngspice import read_ascii_raw, run_ngspice
-from solver.spice.subcircuit import DEFAULT_THERMAL_CAPACITANCE, SUBCKT_NAME
+from solver.compact.subcircuit import DEFAULT_THERMAL_CAPACITANCE, SUBCKT_NAME
 
 needs_ngspice = pytest.mark.skipif(shutil.which("ngspice") is None,
                                    reason="ngspice is not installed (Debian package ngspice; make setup installs it)")
@@ -38,7 +38,7 @@ TIGHT = ".options reltol=1e-7 abstol=1e-15 vntol=1e-12 chgtol=1e-20"
 @pytest.fixture(scope="module")
 def model_dir(tmp_path_factory):
     root = tmp_path_factory.mktemp("spice-device")
-    write_synthetic_sweep(root, load_config(DEFAULT_CONFIG), np.linspace(-1.5, 1.5, 31), DEVICE)
+    write_synthetic_sweep(root, load_config(STATIC_CONFIG), np.linspace(-1.5, 1.5, 31), DEVICE)
     fit_results(root, say=lambda text: None)
     return root / "model"
 
@@ -140,7 +140,7 @@ def test_rate_node_follows_each_kinetic_law(tmp_path, model, law):
     """Consistency: the node k = rate x t_pulse of the subcircuit, at DC operating points of
     both polarities, equals the Python model's delta_per_pulse (kinetics law by law) within
     0.5 %."""
-    from solver.spice.subcircuit import write_subcircuit
+    from solver.compact.subcircuit import write_subcircuit
 
     shared = {key: getattr(model.kinetics, key) for key in ("probe", "statistic", "pulse_width", "target_delta")}
     kinetics = KINETICS[law](law=law, **shared)

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import DEFAULT_CONFIG, run_cli
+from conftest import DEFAULT_CONFIG, STATIC_CONFIG, run_cli
 
 from solver.compact.synthetic import synthetic_compact_model
 from solver.config import load_config
@@ -28,7 +28,7 @@ def test_digits_split_is_fixed_and_stratified():
 
 
 def test_fitted_device_learns_and_the_linear_device_does_not():
-    config = load_config(DEFAULT_CONFIG)
+    config = load_config(STATIC_CONFIG)
     fitted = fitted_device(synthetic_compact_model(config), config.crossbar)
     linear = linear_device(fitted.write_voltage_positive, fitted.write_voltage_negative, config.crossbar)
     data = load_digits_split(0.25)
@@ -81,7 +81,7 @@ def test_mnist_like_npz_trains_through_the_same_path(tmp_path):
     assert data.x_train.max() <= 1.0 and data.x_train.min() >= 0.0
     stratified = load_npz(mnist_like_npz(tmp_path / "plain.npz"), 0.25)
     assert len(stratified.y_test) == 60 and np.bincount(stratified.y_test).tolist() == [20, 20, 20]
-    config = load_config(DEFAULT_CONFIG)
+    config = load_config(STATIC_CONFIG)
     device = fitted_device(synthetic_compact_model(config), config.crossbar)
     training = Training(epochs=1, seeds=1, hidden=8, algorithm="mixed_precision")
     result = train_mlp(data, training, config.crossbar, device, seed=0)
@@ -137,7 +137,7 @@ class Interrupt(Exception):
 @pytest.mark.parametrize("algorithm", ["sgd", "tiki_taka", "chopped_tiki_taka", "mixed_precision"])
 def test_a_run_killed_after_an_epoch_continues_with_the_same_numbers(tmp_path, algorithm):
     """Identity: interrupted after epoch 1 and continued from the checkpoint = uninterrupted."""
-    config = load_config(DEFAULT_CONFIG)
+    config = load_config(STATIC_CONFIG)
     device = fitted_device(synthetic_compact_model(config), config.crossbar)
     digits = load_digits_split(0.25)
     data = Dataset("digits, first 400", digits.x_train[:400], digits.y_train[:400], digits.x_test, digits.y_test, 10)

@@ -184,12 +184,14 @@ class CompactModel:
         sign = POLARITY_SIGNS[polarity]
         return float(np.max(np.abs(self._voltage[np.sign(self._voltage) == sign])))
 
-    def write_voltage(self, polarity: str, target: float) -> Optional[float]:
-        """Smallest |V| (returned signed) where delta_per_pulse reaches `target`, or None
-        if it does not within WRITE_SEARCH_FACTOR x the swept range."""
+    def write_voltage(self, polarity: str, target: float, law: bool = False) -> Optional[float]:
+        """Smallest |V| (returned signed) where delta_per_pulse reaches `target` (of the table,
+        log-interpolated, or with `law` of the fitted law), or None if it does not within
+        WRITE_SEARCH_FACTOR x the swept range."""
         sign = POLARITY_SIGNS[polarity]
+        delta_per_pulse = self.delta_per_pulse if law else self.interpolated_delta_per_pulse
         grid = np.linspace(0.0, WRITE_SEARCH_FACTOR * self.swept_range(polarity), WRITE_SEARCH_POINTS)[1:]
-        delta = self.interpolated_delta_per_pulse(sign * grid)
+        delta = delta_per_pulse(sign * grid)
         reached = np.nonzero(delta >= target)[0]
         if len(reached) == 0:
             return None
@@ -198,7 +200,7 @@ class CompactModel:
             return float(sign * grid[0])
 
         def excess(a: float) -> float:
-            return float(np.log(self.interpolated_delta_per_pulse(sign * a)) - np.log(target))
+            return float(np.log(delta_per_pulse(sign * a)) - np.log(target))
 
         return float(sign * brentq(excess, grid[i - 1], grid[i], xtol=1e-12, rtol=1e-12))
 

@@ -8,9 +8,9 @@
 - Conductance G(N) = I / V_read at the read voltage, steady state.
 - LTP / LTD: G after each of `pulses.max_pulses` pulses at +V_write from the state's minimum
   (HRS) and at -V_write from its maximum (LRS).
-- Distinguishable states: the LTP (LTD) pulses that move G by at least `pulses.resolution`
-  before G reaches the other end of the window (or the steps fall below the resolution), plus
-  the starting level.
+- Distinguishable states: the levels of the LTP (LTD) train from one end of the window to the
+  other, a new level each time G has moved by `pulses.resolution` since the last one (so
+  pulses whose steps are below the resolution merge into one level).
 - Symmetry point: the state where a potentiating and a depressing pulse move G by equal
   amounts; up/down asymmetry (dG_up - |dG_down|) / (dG_up + |dG_down|) along the window.
 - Half-select ratio k = dG(V_write/2) / dG(V_write) per polarity at every solved state (and
@@ -82,14 +82,19 @@ class PulseResponse:
         data["states"] = self.states
         return data
 
+    @classmethod
+    def from_data(cls, data: dict) -> PulseResponse:
+        """A response read back from pulses.json."""
+        return cls(**{name: data[name] for name in cls.__dataclass_fields__})
+
 
 def pulse_maps(model: DynamicModel, voltages: list[float], width: float, rise: float, fall: float,
-               say: Callable[[str], None] = lambda text: None) -> dict[float, PulseMap]:
+               points: int = GRID_POINTS, say: Callable[[str], None] = lambda text: None) -> dict[float, PulseMap]:
     low, high = model.state_range
-    grid = np.geomspace(low, high, GRID_POINTS)
+    grid = np.geomspace(low, high, points)
     maps = {}
     for voltage in voltages:
-        say(f"pulse map at {voltage:+.4g} V ({GRID_POINTS} states)")
+        say(f"pulse map at {voltage:+.4g} V ({points} states)")
         maps[voltage] = PulseMap(voltage, grid, model.pulse(grid, voltage, width, rise, fall))
     return maps
 
@@ -105,15 +110,14 @@ def train(start: float, step: PulseMap, pulses: int) -> np.ndarray:
 
 
 def distinguishable(conductance: np.ndarray, target: float, resolution: float) -> int:
-    """1 + the pulses that move G by >= resolution before G passes `target` (or stalls)."""
-    steps = np.abs(np.diff(conductance))
+    """Levels of a pulse train: the start, then one each time G has moved by `resolution`
+    since the last level, until G is within `resolution` of `target` (or the train ends)."""
     rising = conductance[-1] >= conductance[0]
-    count = 1
-    for k, step in enumerate(steps):
-        if step < resolution:
-            break
-        count += 1
-        if (conductance[k + 1] >= target) if rising else (conductance[k + 1] <= target):
+    level, count = conductance[0], 1
+    for value in conductance[1:]:
+        if abs(value - level) >= resolution:
+            level, count = value, count + 1
+        if abs(target - value) < resolution or ((value >= target) if rising else (value <= target)):
             break
     return count
 
@@ -143,7 +147,7 @@ def pulse_response(model: DynamicModel, config, say: Callable[[str], None] = lam
     rise, fall = (pulse.rise, pulse.fall) if pulse is not None else (0.0, 0.0)
     width = model.kinetics.pulse_width
     voltages = [fraction * write[p] for p in write for fraction in FRACTIONS]
-    maps = pulse_maps(model, voltages, width, rise, fall, say)
+    maps = pulse_maps(model, voltages, width, rise, fall, settings.grid_points, say)
     up, down = maps[write["positive"]], maps[write["negative"]]
 
     low, high = model.state_range
@@ -203,3 +207,19 @@ def write_pulses(response: PulseResponse, out: Path) -> list[Path]:
     return [write_json_atomic(Path(out) / "pulses.json", {"format": "filatherm-pulses", "version": 1,
                                                           **response.to_data()}),
             plot_pulses(Path(out) / "pulses.png", response)]
+
+
+def run_pulses(results, output=None, overrides=(), force: bool = False,
+               say: Callable[[str], None] = lambda text: None) -> tuple[PulseResponse, list[Path]]:
+    """`filatherm pulses`: the compact model named by RESULTS (a results directory or a
+    compact_model.json), its stored config with `--set` of the post-FEM sections, the response
+    written to RESULTS/pulses/ (or OUTPUT/pulses/); an existing one is replaced only with `force`."""
+    from solver.crossbar.inputs import load_inputs
+
+    inputs = load_inputs(results, output, overrides)
+    out = inputs.root / "pulses"
+    if (out / "pulses.json").exists() and not force:
+        raise InputError(f"{out / 'pulses.json'}: exists; use --force to overwrite it")
+    model = DynamicModel.from_document(inputs.model.document)
+    response = pulse_response(model, inputs.config, say)
+    return response, write_pulses(response, out)

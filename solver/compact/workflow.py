@@ -4,7 +4,7 @@
 
 writes, for the parameter set that matches the config (the only one in a voltage-only sweep):
 compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
-compact_model.va, compact_model.sub/.lib (ngspice, solver.spice.subcircuit), aihwkit_device.py
+compact_model.va, compact_model.sub/.lib (ngspice, solver.compact.subcircuit), aihwkit_device.py
 and compact_model.png; every other parameter set gets
 variants/compact_model_<i>.json in the same format.
 """
@@ -34,9 +34,11 @@ from solver.compact.document import (
 )
 from solver.compact.export_csv import write_csv
 from solver.compact.fitting import fit_current, fit_field, fit_thermal, zero_bias_temperature
+from solver.compact.mesh_error import write_mesh_error
 from solver.compact.model import CompactModel
 from solver.compact.plots import plot_compact_model
 from solver.compact.stored_config import stored_config
+from solver.compact.subcircuit import write_subcircuit
 from solver.compact.table import STATE_KEY, RateTable, build_rate_tables
 from solver.compact.thermal import thermal_dynamics
 from solver.compact.verilog_a import write_verilog_a
@@ -45,7 +47,6 @@ from solver.config.keypath import get_path
 from solver.config.schema import Convective, FixedTemperature
 from solver.config.yamlio import parse_yaml
 from solver.errors import ConfigError, InputError
-from solver.spice.subcircuit import write_subcircuit
 from solver.sweep.store import read_sweep
 
 
@@ -97,6 +98,11 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
     primary = _primary_index(models, config)
     models = [models[primary]] + models[:primary] + models[primary + 1:]
     files = _write_outputs(Path(output_dir) if output_dir else results_dir, models, config)
+    mesh_error = write_mesh_error(
+        results_dir, files[0].parent, models[0], config,
+        lambda table, level_sweep, path: fit_table(table, config, level_sweep.config_hash, level_sweep.versions,
+                                                   str(path), overrides), say)
+    files += [mesh_error] if mesh_error is not None else []
     say(f"compact model written to {files[0].parent}")
     return FitOutcome(models, files)
 

@@ -217,6 +217,14 @@ class Geometry(Model):
     def is_3d(self) -> bool:
         return self.kind != "axisymmetric"
 
+    def filament_rims(self) -> list[tuple[float, float]]:
+        """(r, z) of each filament's top rim, in config units: the re-entrant corner where a
+        conductor meets the layer above, at which the field is singular (its maximum grows
+        without bound under mesh refinement)."""
+        return [(fil.top_radius or fil.radius, z0 + (fil.height or layer.thickness))
+                for layer, z0 in zip(self.layers, self.z_bottoms())
+                if (fil := layer.filament) is not None]
+
     def z_bottoms(self) -> list[float]:
         """z of each layer's bottom face, in config units (a tile's substrate lies below 0)."""
         z, out = 0.0, []
@@ -544,6 +552,9 @@ class Sweep(Model):
     parameters: dict[str, tuple[Any, ...]] = Field(
         default_factory=dict, description="key path -> list of values, e.g. geometry.layers[1].filament.radius")
     combine: Literal["product", "zip"] = Field(default="product", description="how parameter lists combine")
+    error_estimate: bool = Field(
+        default=False, description="also sweep the config's own parameter set on meshes x2 and /2 "
+        "(RESULTS/mesh_error/); `fit` then gives V_write, T at V_write and the half-select ratio an error bar")
 
     @field_validator("parameters")
     @classmethod
@@ -791,6 +802,8 @@ class Pulses(Model):
     resolution: Positive = Field(
         default=1e-8, description="smallest conductance step that counts as a distinguishable state [S] "
                                   "(programming noise of CMO/HfOx arrays, Falcone et al. arXiv:2502.04524: 10 nS)")
+    grid_points: int = Field(default=241, ge=11, le=10_000,
+                             description="states of the pulse maps, log-spaced over the state's range")
 
     @field_validator("read_voltage")
     @classmethod
@@ -1040,6 +1053,15 @@ class Config(Model):
                              f"not {self.electrical.drive!r}")
         if self.kinetics is not None and self.kinetics.probe not in self.probes:
             raise ValueError(f"kinetics.probe: no probe named {self.kinetics.probe!r}")
+        if self.kinetics is not None and self.kinetics.statistic == "max" and self.kinetics.uses_field:
+            probe = self.probes[self.kinetics.probe]
+            z0 = self.geometry.z_bottoms()[[layer.name for layer in self.geometry.layers].index(probe.layer)]
+            for r, z in self.geometry.filament_rims():
+                if probe.r_min <= r <= probe.r_max and z0 + probe.z_min <= z <= z0 + probe.z_max:
+                    raise ValueError(
+                        f"kinetics.statistic: max takes the field maximum of probe {self.kinetics.probe!r}, "
+                        f"which touches the filament rim at r = {r:g}, z = {z:g} {self.units} where the field "
+                        "is singular (it grows ~40% per mesh halving); use `mean`")
         if self.mesh.filament_size > self.mesh.size:
             raise ValueError("mesh.filament_size: larger than mesh.size")
         return self

@@ -82,19 +82,29 @@ class CrossbarArray:
         self._set_prefactor(np.exp(device.device_spread * rng.standard_normal(shape)))
 
     def _set_prefactor(self, prefactor: np.ndarray) -> None:
-        """The devices' step prefactors (device-to-device spread) and the pulse factors they give."""
+        """The devices' step prefactors (device-to-device spread) and, for a device whose
+        pulse factors do not depend on the weight (soft bounds), the factors they give."""
         self.prefactor = prefactor
+        self._factors = None if getattr(self.device, "depends_on_weight", False) else {
+            polarity: self._pulse_factors(polarity, None) for polarity in (1, -1)}
+
+    def _pulse_factors(self, polarity: int, weights) -> dict:
+        """(log keep, noise coefficient) per device for the coincident pulse, the half-selected
+        pulse (same polarity) and, in v_third, the unselected pulse (opposite) of a phase of
+        `polarity`; a weight-dependent device (solver.crossbar.derived) takes them at `weights`."""
         fraction = SCHEMES[self.scheme]
-        # Per phase polarity: (log keep, noise coefficient) for the coincident pulse, the
-        # half-selected pulse (same polarity) and, in v_third, the unselected pulse (opposite).
-        self._factors = {}
-        for polarity in (1, -1):
-            v = self.device.write_voltage(polarity)
-            factors = {"full": self.device.pulse_factors(v, prefactor),
-                       "select": self.device.pulse_factors(fraction * v, prefactor * self.select_gain)}
-            if self.scheme == "v_third":
-                factors["unselected"] = self.device.pulse_factors(-v / 3.0, prefactor)
-            self._factors[polarity] = factors
+        v = self.device.write_voltage(polarity)
+
+        def factors(voltage: float, gain=1.0):
+            prefactor = self.prefactor * gain  # gain: the half-select gain of neighbour heating
+            if weights is None:
+                return self.device.pulse_factors(voltage, prefactor)
+            return self.device.pulse_factors(voltage, prefactor, weights)
+
+        out = {"full": factors(v), "select": factors(fraction * v, self.select_gain)}
+        if self.scheme == "v_third":
+            out["unselected"] = factors(-v / 3.0)
+        return out
 
     def state(self) -> dict[str, np.ndarray]:
         """What a checkpoint must keep: the weights and the devices' prefactors."""
@@ -113,8 +123,11 @@ class CrossbarArray:
         self._apply_steps(self._phase_steps(polarity, n_full, n_select, n_unselected))
 
     def _phase_steps(self, polarity: int, n_full, n_select, n_unselected) -> list:
-        """The approaches of one phase: (polarity, [((log keep, noise coefficient), count)])."""
-        factors = self._factors[polarity]
+        """The approaches of one phase: (polarity, [((log keep, noise coefficient), count)]).
+        A weight-dependent device's factors are taken at the weights before the update (its
+        steps change little within one update)."""
+        factors = (self._factors[polarity] if self._factors is not None
+                   else self._pulse_factors(polarity, self.weights))
         groups = [(factors["full"], n_full)]
         if self.half_select:
             groups.append((factors["select"], n_select))

@@ -42,8 +42,17 @@ from solver.io import write_json_atomic
 
 
 def devices_of(inputs: Inputs) -> dict[str, DeviceModel]:
-    """The fitted device and the linear reference at its write voltages."""
-    fitted = fitted_device(inputs.model, inputs.config.crossbar)
+    """The fitted device and the linear reference at its write voltages. For a compact model
+    with a device state the fitted device is derived from its pulse response
+    (solver.crossbar.derived); otherwise it is the soft-bounds device of its rates."""
+    document = inputs.model.document
+    if document.state is not None and document.kinetics.moves_state:
+        from solver.compact.dynamic import DynamicModel
+        from solver.crossbar.derived import DerivedDevice
+
+        fitted = DerivedDevice(DynamicModel.from_document(document), inputs.config)
+    else:
+        fitted = fitted_device(inputs.model, inputs.config.crossbar)
     linear = linear_device(fitted.write_voltage_positive, fitted.write_voltage_negative,
                            inputs.config.crossbar)
     return {"fitted": fitted, "linear": linear}
@@ -88,7 +97,8 @@ def run_experiments(results: str | Path, output: Optional[str | Path] = None,
     started = time.perf_counter()
     files: list[Path] = []
 
-    say(f"crossbar: {crossbar.rows}x{crossbar.cols}, {crossbar.scheme}, {crossbar.states} states; "
+    say(f"crossbar: {crossbar.rows}x{crossbar.cols}, {crossbar.scheme}, {devices['fitted'].states} states "
+        f"({devices['fitted'].name} device); "
         f"V_write = {devices['fitted'].write_voltage_positive:+.3f} / "
         f"{devices['fitted'].write_voltage_negative:+.3f} V")
     if crossbar.line_resistance > 0:
@@ -149,6 +159,7 @@ def run_experiments(results: str | Path, output: Optional[str | Path] = None,
         "mapping_open_loop_rms": {name: {t: r["open_loop_rms"] for t, r in by_target.items()}
                                   for name, by_target in mapping.items()},
         "fidelity_correlation": {name: r["correlation"] for name, r in fidelity.items()},
+        **({"derived_device": devices["fitted"].describe()} if hasattr(devices["fitted"], "describe") else {}),
         "wall_time_s": time.perf_counter() - started,
     }))
     say(f"crossbar results written to {out} ({time.perf_counter() - started:.1f} s)")

@@ -11,6 +11,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     drive.add_argument("--voltage", type=float, metavar="V",
                        help="applied voltage [V] (default: the driven terminal's voltage, or the pulse amplitude)")
     drive.add_argument("--current", type=float, metavar="A", help="terminal current [A] (current terminal)")
+    parser.add_argument("--error-estimate", action="store_true",
+                        help="also solve on a coarser and a finer mesh (sizes x2, /2) and report every "
+                             "quantity's Richardson limit and the error of its value (steady solves)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -37,6 +40,8 @@ def run(args: argparse.Namespace) -> int:
     comm.barrier()
 
     progress = lambda text: say(text, args.quiet)  # noqa: E731
+    if args.error_estimate and config.analysis.kind == "transient":
+        raise InputError("--error-estimate: steady solves only (use analysis.kind: steady)")
     if config.analysis.kind == "transient":
         study = PulseStudy(config, comm, say=progress)
         try:
@@ -51,8 +56,23 @@ def run(args: argparse.Namespace) -> int:
             record = study.solve(drive)
             if record["converged"]:
                 study.write_fields(out / "fields.xdmf")
+        if args.error_estimate:
+            from solver.fem.mesh_error import solve_on_three_meshes
+
+            _, estimates = solve_on_three_meshes(config, drive, comm, progress, {"medium": record})
+            record = {**record, "mesh_error": {key: e.to_data() for key, e in estimates.items()}}
     if comm.rank == 0:
         write_json_atomic(out / "qoi.json", record_with_units(record))
     say(summary_line(record), args.quiet)
+    if record.get("mesh_error"):
+        from solver import quantities
+        from solver.fem.mesh_error import error_lines
+        from solver.richardson import Estimate
+
+        estimates = {key: Estimate.from_data(data) for key, data in record["mesh_error"].items()}
+        say("discretisation error (Richardson, meshes x2 and /2):", args.quiet)
+        for line in error_lines(estimates, lambda key: quantities.describe(key).unit):
+            say(line, args.quiet)
     say(f"wrote {out / 'qoi.json'} and {out / 'fields.xdmf'}", args.quiet)
     return 0 if record["converged"] else 1
+

@@ -93,8 +93,9 @@ class StockSweep:
                          metadata={"quadrature_degree": q})
         ds = ufl.Measure("ds", domain=mesh, subdomain_data=cell_mesh.facet_tags,
                          metadata={"quadrature_degree": q})
+        state = config.state.value if config.state is not None else None
         regions = [RegionLaws(cell_mesh.cell_tag(region.name),
-                              MaterialLaws(config.materials[region.material], mesh))
+                              MaterialLaws(config.materials[region.material], mesh, state))
                    for region in cell_mesh.regions]
         F = residual(regions, phi, T, w, v, r, dx, robin, ds)
         # The current into the cell through the top electrode's surface, -2 pi int J.n r ds,

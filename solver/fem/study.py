@@ -257,6 +257,8 @@ def record_with_units(record: dict) -> dict:
             units["peaks"] = {q.name: q.unit for q in quantities.PEAKS}
         elif key == "series":
             continue  # the same names as series.csv, whose header carries the units
+        elif key == "mesh_error":
+            continue  # per quantity, in that quantity's unit
         else:
             units[key] = quantities.describe(key).unit
     return {**record, "units": units}

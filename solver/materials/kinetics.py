@@ -42,13 +42,15 @@ class KineticsLaw(TaggedModel):
 
     probe: str = Field(default="active", description="probe whose temperature and field drive the rate")
     statistic: Literal["mean", "max"] = Field(
-        default="mean", description="probe statistic used: T_mean/E_mean or T_max/E_max")
+        default="mean", description="probe statistic used: T_mean/E_mean or T_max/E_max (max is refused "
+        "for a field-driven law whose probe touches a filament rim, where the field is singular)")
     pulse_width: Positive = Field(default=60e-9, description="[s]")
     target_delta: Positive = Field(default=1.0, description="delta_per_pulse that defines V_write")
 
     # (Verilog-A parameter name, field name, comment) of the law's own parameters
     verilog_parameters: ClassVar[tuple[tuple[str, str, str], ...]] = ()
     moves_state: ClassVar[bool] = False  # the law says how the device state changes (dN/dt)
+    uses_field: ClassVar[bool] = True  # the rate depends on the probe's field
 
     @classmethod
     def tag(cls) -> str:
@@ -77,7 +79,7 @@ class KineticsLaw(TaggedModel):
     def spice_rate(self) -> list[str]:
         """ngspice `.func` lines defining ft_rate(tk, ef) [Hz] of the temperature tk [K] and the
         field ef [MV/m], with ft_kT(tk) [eV] and the `verilog_parameters` names in scope
-        (compact_model.sub, solver.spice.subcircuit)."""
+        (compact_model.sub, solver.compact.subcircuit)."""
         raise NotImplementedError
 
 
@@ -123,6 +125,7 @@ class Arrhenius(KineticsLaw):
     """Field-independent: nu0 exp(-Ea/kT)."""
 
     law: Literal["arrhenius"]
+    uses_field = False
     attempt_frequency: Positive = Field(default=2.0e13, description="nu0 [Hz]")
     activation_energy: Positive = Field(default=1.35, description="Ea [eV]")
 

@@ -5,11 +5,14 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from solver.cli import ERROR_ESTIMATE_HELP
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
     parser.add_argument("--ranks", type=int, default=1, metavar="N",
                         help="MPI ranks for the sweep (runs `mpirun -n N filatherm sweep`; default 1)")
+    parser.add_argument("--error-estimate", action="store_true", help=ERROR_ESTIMATE_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -19,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.ranks < 1:
         raise InputError("--ranks: must be at least 1")
-    config = load_config_from_args(args)
+    config = load_config_from_args(args, ("sweep.error_estimate=true",) if args.error_estimate else ())
     if config.geometry.is_3d:
         raise InputError(f"geometry.kind: the pipeline runs the axisymmetric cell; for a {config.geometry.kind} "
                          "use `filatherm solve`, `sweep` or `crosstalk`")

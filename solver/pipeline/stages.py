@@ -1,6 +1,7 @@
 """`filatherm run CONFIG`: the main job, every stage in order, reusing what is up to date.
 
-    mesh -> steady sweep (both polarities) -> fit -> steady solves at +/-V_write
+    mesh -> steady sweep (both polarities; over the device states too) -> step response
+         -> fit -> pulse response (a device with a state) -> steady solves at +/-V_write
          -> one pulse at V_write -> crossbar experiments -> training -> report
 
 A stage is skipped when its inputs (the config sections it reads, the files upstream stages
@@ -22,9 +23,10 @@ from typing import Callable, Optional
 from solver.config import Config, config_data, section_hash, solve_hash, with_overrides
 from solver.config.sections import MESH, STAGE_SECTIONS
 from solver.errors import FilathermError, InputError
+from solver.fem.mesh_error import MESH_ERROR_DIR
 from solver.io import ensure_dir, write_json_atomic
 
-STAGES = ("mesh", "sweep", "fit", "write", "pulse", "crossbar", "train", "report")
+STAGES = ("mesh", "sweep", "step", "fit", "pulses", "write", "pulse", "crossbar", "train", "report")
 
 
 @dataclass(frozen=True)
@@ -110,10 +112,19 @@ class Pipeline:
         self.stage("mesh", geometry, [], [meshes / f"{config.name}.xdmf", r / "report" / "mesh.png"],
                    lambda: self._mesh(meshes))
         solves = {"solve_hash": solve_hash(config)}
-        self.stage("sweep", solves, [], [r / "sweep.h5"], self._sweep)
-        sweep = [r / "sweep.h5"]
+        levels = ([r / MESH_ERROR_DIR / level / "sweep.h5" for level in ("coarse", "fine")]
+                  if config.sweep.error_estimate else [])
+        self.stage("sweep", {**solves, **self._sections("sweep")}, [], [r / "sweep.h5", *levels], self._sweep)
+        sweep = [r / "sweep.h5", *levels]
+        step = self._step_pulse()
+        self.stage("step", {**solves, "step": step, **self._sections("analysis")}, [], [r / "step" / "series.csv"],
+                   lambda: self._step(step))
         model = r / "model" / "compact_model.json"
-        self.stage("fit", self._sections(*STAGE_SECTIONS["fit"]), sweep, [model], self._fit)
+        self.stage("fit", self._sections(*STAGE_SECTIONS["fit"]), sweep + [r / "step" / "series.csv"], [model],
+                   self._fit)
+        if config.state is not None and config.kinetics.moves_state:
+            self.stage("pulses", self._sections(*STAGE_SECTIONS["pulses"]), [model],
+                       [r / "pulses" / "pulses.json"], self._pulses)
         write_voltage = self._write_voltages()
         self.stage("write", {**solves, "V_write": write_voltage}, [],
                    [r / "write" / p / "qoi.json" for p in write_voltage], lambda: self._write_points(write_voltage))
@@ -124,8 +135,8 @@ class Pipeline:
                    [r / "crossbar" / "summary.json"], self._crossbar)
         self.stage("train", self._sections(*STAGE_SECTIONS["train"]), [model], [r / "train" / "training.json"],
                    self._train)
-        upstream = [p for p in (sweep[0], model, r / "pulse" / "qoi.json", r / "crossbar" / "summary.json",
-                                r / "train" / "training.json") if p.exists()]
+        upstream = [p for p in (sweep[0], model, r / "pulses" / "pulses.json", r / "pulse" / "qoi.json",
+                                r / "crossbar" / "summary.json", r / "train" / "training.json") if p.exists()]
         upstream += sorted((r / "write").glob("*/qoi.json"))
         self.total = time.perf_counter() - start
         self.stage("report", {}, upstream, [r / "report" / "summary.md"], self._report)
@@ -167,6 +178,42 @@ class Pipeline:
         outcome = run_sweep(self.config, self.results, resume=not start_over, force=start_over,
                             say=lambda text: self.say("  " + text))
         return f"{outcome['solved']} solved, {outcome['failed']} failed, {outcome['stored']} reused"
+
+    def _step_pulse(self) -> dict:
+        """The step of the thermal time constant (solver.compact.thermal): the config's pulse
+        amplitude, a 10 ps edge, held for STEP_WIDTH."""
+        from solver.compact.thermal import STEP_EDGE, STEP_WIDTH
+
+        pulse = self.config.analysis.pulse
+        return {"amplitude": pulse.amplitude if pulse is not None else 1.0, "width": STEP_WIDTH,
+                "rise": STEP_EDGE, "fall": 0.0, "after": 0.0}
+
+    def _step(self, step: dict) -> str:
+        from mpi4py import MPI
+
+        from solver.fem.study import PulseStudy, record_with_units
+
+        config = with_overrides(self.config, {"analysis.kind": "transient", "analysis.pulse": step})
+        out = ensure_dir(self.results / "step")
+        study = PulseStudy(config, MPI.COMM_SELF, say=lambda text: self.say("  " + text))
+        try:
+            record = study.run(out)
+        finally:
+            study.close()
+        write_json_atomic(out / "qoi.json", record_with_units(record))
+        if record["status"] != "ok":
+            raise FilathermError(f"step response at {step['amplitude']:+.3f} V: {record['reason']}")
+        return f"{record['steps']} steps"
+
+    def _pulses(self) -> str:
+        from solver.compact.dynamic import DynamicModel
+        from solver.compact.pulses import pulse_response, write_pulses
+
+        model = DynamicModel.load(self.results / "model" / "compact_model.json")
+        response = pulse_response(model, self.config, say=lambda text: self.say("  " + text))
+        write_pulses(response, ensure_dir(self.results / "pulses"))
+        return (f"{response.states_up} / {response.states_down} states, symmetry point "
+                f"{response.symmetry_point['state']}")
 
     def _fit(self) -> str:
         from solver.compact.workflow import fit_results

@@ -73,6 +73,13 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     if pulse and (results / "pulse" / "series.csv").exists():
         made["Pulse transient"] = figures.pulse_transient(
             out / "pulse.png", figures.read_series_csv(results / "pulse" / "series.csv"), probe)
+    # A device with a state has a pulse response (never listed as missing for one without).
+    pulses = _optional_json(results / "pulses" / "pulses.json", [], "")
+    if pulses:
+        from solver.compact.pulse_plots import plot_pulses
+        from solver.compact.pulses import PulseResponse
+
+        made["Pulse response of the device state"] = plot_pulses(out / "pulses.png", PulseResponse.from_data(pulses))
     disturbance = _optional_json(results / "crossbar" / "disturbance.json", missing, "disturbance (crossbar/)")
     if disturbance:
         made["Disturbance"] = figures.disturbance(out / "disturbance.png", disturbance)
@@ -101,9 +108,10 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
 
     write_points = {p: _optional_json(results / "write" / p / "qoi.json", [], "") for p in ("positive", "negative")}
     crossbar_summary = _optional_json(results / "crossbar" / "summary.json", [], "")
+    mesh_error = _optional_json(results / "model" / "mesh_error.json", [], "")  # `sweep.error_estimate`
     text = summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary,
                             training, made, missing, stage_log or _optional_json(results / "pipeline.json", [], ""),
-                            comparison, design_map, crosstalk)
+                            comparison, design_map, pulses, mesh_error, crosstalk)
     write_text_atomic(out / "summary.md", text)
     say(f"report: {len(made)} figures, {len(missing)} missing parts")
     return out
@@ -146,15 +154,49 @@ def _outlines(config) -> list[np.ndarray]:
 def _current_law(fit: dict) -> str:
     law = fit.get("current", {})
 
-    def value(key: str):
-        return (law.get(key) or {}).get("value")
+    def value(key: str, part: Optional[dict] = None):
+        return ((part if part is not None else law).get(key) or {}).get("value")
 
     T0 = (fit.get("T0") or {}).get("value")
-    return (f"Compact model: T = T0 + R_th(P) P + beta I with R_th(P) = R_th + rise (1 - exp(-P / scale)), "
-            f"T0 = {_num(T0, '.1f')} K; current G0 = {_num(value('scale'), '.4g')} S, activation energy "
-            f"{_num(value('activation_energy'), '.3g')} eV, conduction exponent "
-            f"{_num(value('conduction_exponent'), '.3g')}, effective Seebeck EMF "
-            f"{_num(1e6 * (value('seebeck') or math.nan), '.3g')} uV/K.")
+    head = (f"Compact model: T = T0 + R_th(P) P + beta I with R_th(P) = R_th + rise (1 - exp(-P / scale)), "
+            f"T0 = {_num(T0, '.1f')} K; ")
+    if law.get("law") == "field_activated":
+        branches = "; ".join(
+            f"{sign}V: G0 {_num(value('scale', law[p]), '.4g')} S, Ea {_num(value('activation_energy', law[p]), '.3g')} eV, "
+            f"V1 {_num(value('field_voltage', law[p]), '.3g')} V, path heating {_num(value('path_heating', law[p]), '.3g')}"
+            for p, sign in (("positive", "+"), ("negative", "-")))
+        return head + f"field-activated current law (docs/physics.md), {branches}."
+    return head + (f"current G0 = {_num(value('scale'), '.4g')} S, activation energy "
+                   f"{_num(value('activation_energy'), '.3g')} eV, conduction exponent "
+                   f"{_num(value('conduction_exponent'), '.3g')}, effective Seebeck EMF "
+                   f"{_num(1e6 * (value('seebeck') or math.nan), '.3g')} uV/K.")
+
+
+def _mesh_error_rows(mesh_error: Optional[dict]) -> list[str]:
+    """The half-select ratio's error factor and the h -> 0 limits; or how to get error bars."""
+    if not mesh_error:
+        return ["| discretisation error | not estimated (`filatherm run --error-estimate`) | |"]
+    estimates = mesh_error["estimates"]
+
+    def cell(name: str, polarity: str, fmt: str) -> str:
+        e = estimates[name].get(polarity)
+        if e is None:
+            return "n/a"
+        order = f"order {e['order']:.2f}" if e["observed"] else "not asymptotic"
+        return f"{_num(e['extrapolated'], fmt)} ({order})"
+
+    meshes = mesh_error["meshes"]
+    factor = {p: (estimates["log10_nonlinearity_half_select"].get(p) or {}).get("error") for p in ("positive", "negative")}
+    return [
+        "| half-select ratio error (factor) | " + " | ".join(
+            "n/a" if factor[p] is None else f"×/÷ {10 ** factor[p]:.3g}" for p in ("positive", "negative")) + " |",
+        "| V_write, h → 0 [V] | " + " | ".join(cell("V_write", p, "+.4f") for p in ("positive", "negative")) + " |",
+        "| probe T at V_write, h → 0 [K] | " + " | ".join(cell("T_at_write", p, ".1f")
+                                                       for p in ("positive", "negative")) + " |",
+        f"| error bars: Richardson, meshes {meshes['coarse']['size']:g}/{meshes['coarse']['filament_size']:g}, "
+        f"{meshes['medium']['size']:g}/{meshes['medium']['filament_size']:g}, {meshes['fine']['size']:g}/"
+        f"{meshes['fine']['filament_size']:g} {meshes['medium']['unit']} (docs/physics.md) | | |",
+    ]
 
 
 def _num(value, fmt: str = ".4g") -> str:
@@ -190,6 +232,7 @@ def _crosstalk_lines(crosstalk: dict) -> list[str]:
 def summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary, training,
                      made: dict[str, Path], missing: list[str], stage_log: Optional[dict],
                      comparison: Optional[dict] = None, design_map: Optional[dict] = None,
+                     pulses: Optional[dict] = None, mesh_error: Optional[dict] = None,
                      crosstalk: Optional[dict] = None) -> str:
     lines = [f"# filatherm report: {config.name}", ""]
     layers = " / ".join(f"{layer.material} {layer.thickness:g}" + (" + filament" if layer.filament else "")
@@ -201,19 +244,28 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
               f"Sweep: {len(table)} points, {int(np.count_nonzero(table['status'] != 'ok'))} failed.", ""]
     lines += ["## Key numbers", "", "| quantity | +V | -V |", "|---|---|---|"]
 
-    def row(name: str, positive, negative, fmt: str = ".4g") -> None:
-        lines.append(f"| {name} | {_num(positive, fmt)} | {_num(negative, fmt)} |")
+    def row(name: str, positive, negative, fmt: str = ".4g", error: Optional[str] = None) -> None:
+        """One line; with `error` (a key of mesh_error.json) the values carry their error bar."""
+        estimates = (mesh_error or {}).get("estimates", {}).get(error) if error else None
+        cells = []
+        for polarity, value in (("positive", positive), ("negative", negative)):
+            estimate = (estimates or {}).get(polarity)
+            bar = f" ± {_num(estimate['error'], '.2g')}" if estimate and value is not None else ""
+            cells.append(_num(value, fmt) + bar)
+        lines.append(f"| {name} | {cells[0]} | {cells[1]} |")
 
     if model:
         merit = model["figures_of_merit"]
         fit = model["fit"]
         row("V_write [V] (delta per pulse = %g)" % merit["target_delta"], merit["V_write"]["positive"],
-            merit["V_write"]["negative"], "+.4f")
+            merit["V_write"]["negative"], "+.4f", "V_write")
         qoi = {p: (write_points.get(p) or {}) for p in ("positive", "negative")}
         row("T_max at V_write, steady FEM [K]", qoi["positive"].get("T_max"), qoi["negative"].get("T_max"), ".1f")
-        row("probe T at V_write [K]", merit["T_at_write"]["positive"], merit["T_at_write"]["negative"], ".1f")
+        row("probe T at V_write [K]", merit["T_at_write"]["positive"], merit["T_at_write"]["negative"], ".1f",
+            "T_at_write")
         row("rate(V_write) / rate(V_write/2)", merit["nonlinearity_half_select"]["positive"],
             merit["nonlinearity_half_select"]["negative"], ".3g")
+        lines += _mesh_error_rows(mesh_error)
         row("rate(V_write) / rate(V_write/3)", merit["nonlinearity_third_select"]["positive"],
             merit["nonlinearity_third_select"]["negative"], ".3g")
         branches = fit["branches"]
@@ -238,6 +290,8 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
                   f"max |d log10 rate| = {_num(fit['residuals'].get('max_abs_dlog10_rate'), '.3g')}."]
     else:
         lines.append("| (no compact model yet) | | |")
+    if model and model.get("states"):
+        lines += _state_section(model, pulses, crossbar_summary)
     if pulse:
         peaks = pulse.get("peaks", {})
         lines += ["", "## Pulse", "",
@@ -306,3 +360,60 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
             lines.append(f"| this run | {_num(stage_log.get('this_run'), '.1f')} | |")
     return "\n".join(lines) + "\n"
 
+
+
+def _state_section(model: dict, pulses: Optional[dict], crossbar_summary: Optional[dict]) -> list[str]:
+    """The device state: per solved state the write voltages, temperatures and nonlinearity;
+    the pulse response; the thermal node; what the crossbar device derives and assumes."""
+    state = model["state"]
+    unit = state["unit"]
+    lines = ["", "## Device state", "",
+             f"State: {state['name']} [{unit}], reference {_num(state['reference'], '.4g')}, range "
+             f"{_num(state['minimum'], '.4g')} to {_num(state['maximum'], '.4g')}.", "",
+             f"| {state['name']} [{unit}] | V_write + / - [V] | probe T at V_write + / - [K] | "
+             "rate(V)/rate(V/2) + / - | current law error | max abs dT [K] | max abs dlog10 rate |",
+             "|---|---|---|---|---|---|---|"]
+    for entry in model["states"]:
+        merit, residuals = entry["figures_of_merit"], entry["fit"]["residuals"]
+        lines.append(
+            f"| {_num(entry['state'], '.3g')} | {_num(merit['V_write']['positive'], '+.3f')} / "
+            f"{_num(merit['V_write']['negative'], '+.3f')} | {_num(merit['T_at_write']['positive'], '.0f')} / "
+            f"{_num(merit['T_at_write']['negative'], '.0f')} | {_num(merit['nonlinearity_half_select']['positive'], '.3g')}"
+            f" / {_num(merit['nonlinearity_half_select']['negative'], '.3g')} | "
+            f"{_num(100 * residuals['max_relative_current'], '.2g')}% | {_num(residuals['max_abs_dT'], '.3g')} | "
+            f"{_num(residuals['max_abs_dlog10_rate'], '.3g')} |")
+    thermal = model.get("thermal") or {}
+    if thermal.get("time_constant"):
+        lines += ["", f"Thermal node (transient FEM step at {_num(thermal['step_voltage'], '+.3g')} V): time constant "
+                      f"{_num(1e12 * thermal['time_constant'], '.3g')} ps, C_th {_num(thermal['capacitance'], '.3g')} J/K "
+                      f"(one exponential within {_num(100 * thermal['max_relative_error'], '.2g')}% of the rise)."]
+    if pulses:
+        window = pulses["window"]
+        sym = pulses["symmetry_point"]
+        lines += ["", f"Pulse response ({_num(1e9 * pulses['pulse_width'], '.3g')} ns pulses at "
+                      f"{_num(pulses['write_voltage']['positive'], '+.3f')} / "
+                      f"{_num(pulses['write_voltage']['negative'], '+.3f')} V, read at {pulses['read_voltage']:g} V): "
+                      f"window {_num(1e6 * window['G_min'], '.3g')} to {_num(1e6 * window['G_max'], '.3g')} uS; "
+                      f"{pulses['states_up']} / {pulses['states_down']} distinguishable states (LTP / LTD, steps >= "
+                      f"{_num(1e9 * pulses['resolution'], '.3g')} nS); symmetry point {_num(sym['state'], '.3g')} {unit} "
+                      f"({_num(1e6 * (sym['conductance'] or math.nan), '.3g')} uS).", "",
+                  f"| {pulses['state_name']} [{unit}] | G [uS] | k = dG(V/2)/dG(V), + | k, - | "
+                  f"disturbance after {pulses['disturb_pulses']:,} V/2 pulses, + / - [fraction of the window] |",
+                  "|---|---|---|---|---|"]
+        for entry in pulses["half_select"]:
+            lines.append(f"| {_num(entry['state'], '.3g')} | {_num(1e6 * entry['conductance'], '.3g')} | "
+                         f"{_num(entry['k_half_positive'], '.3g')} | {_num(entry['k_half_negative'], '.3g')} | "
+                         f"{_num(entry['disturbance_positive'], '.3g')} / {_num(entry['disturbance_negative'], '.3g')} |")
+    derived = (crossbar_summary or {}).get("derived_device")
+    if derived:
+        lines += ["", "Crossbar device, derived from the pulse response vs assumed:", "",
+                  "| quantity | value | source |", "|---|---|---|"]
+        lines += [f"| {name} | {_value(value)} | derived (FEM, dynamic model) |" for name, value in derived["derived"].items()]
+        lines += [f"| {name} | {_value(value)} | assumed (config) |" for name, value in derived["assumed"].items()]
+    return lines
+
+
+def _value(value) -> str:
+    if isinstance(value, (list, tuple)):
+        return " / ".join(_num(v, ".3g") for v in value)
+    return _num(value, ".3g")

@@ -73,30 +73,55 @@ def temperature_field(path: Path, fields: dict[str, dict], zoom: tuple[float, fl
     return _save(fig, path)
 
 
+def _variants(sweep: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """(label, row mask) per set of swept parameters (one set, label "", without parameters)."""
+    names = [c for c in sweep if c.startswith("parameters/")]
+    if not names:
+        return [("", np.ones(len(sweep["status"]), dtype=bool))]
+    keys = list(zip(*(sweep[c] for c in names)))
+    out = []
+    for key in dict.fromkeys(keys):
+        mask = np.array([k == key for k in keys])
+        label = ", ".join(f"{c[len('parameters/'):]}={_short(v)}" for c, v in zip(names, key))
+        out.append((label, mask))
+    return out
+
+
+def _short(value) -> str:
+    return f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value)
+
+
 def iv_and_temperature(path: Path, sweep: dict[str, np.ndarray], probe: str) -> Path:
-    """|I| and T (hottest point, probe mean) against |V| for both polarities."""
+    """|I| and T (hottest point, probe mean) against |V| for both polarities; one line per set
+    of swept parameters (e.g. per device state), shaded from light to dark."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     V = sweep["voltage_device"]
     ok = sweep["status"] == "ok"
-    for polarity, idx in _polarity_split(np.where(ok, V, np.nan)).items():
-        idx = idx[ok[idx]]
-        colour = POLARITY_COLOURS[polarity]
-        left.plot(np.abs(V[idx]), np.abs(sweep["current"][idx]) * 1e6, "o-", ms=3, color=colour,
-                  label=POLARITY_LABELS[polarity])
-        right.plot(np.abs(V[idx]), sweep["T_max"][idx], "-", color=colour, label=f"hottest point, {polarity}")
-        probe_key = f"probes/{probe}/T_mean"
-        if probe_key in sweep:
-            right.plot(np.abs(V[idx]), sweep[probe_key][idx], "--", color=colour,
-                       label=f"probe '{probe}' mean, {polarity}")
+    variants = _variants(sweep)
+    for n, (label, mask) in enumerate(variants):
+        shade = 0.35 + 0.65 * (n + 1) / len(variants)
+        suffix = f" ({label})" if label else ""
+        for polarity, idx in _polarity_split(np.where(ok & mask, V, np.nan)).items():
+            idx = idx[(ok & mask)[idx]]
+            colour = POLARITY_COLOURS[polarity]
+            left.plot(np.abs(V[idx]), np.abs(sweep["current"][idx]) * 1e6, "o-", ms=2.5, color=colour, alpha=shade,
+                      label=POLARITY_LABELS[polarity] + suffix)
+            right.plot(np.abs(V[idx]), sweep["T_max"][idx], "-", color=colour, alpha=shade,
+                       label=f"hottest point, {polarity}{suffix}" if len(variants) == 1 else None)
+            probe_key = f"probes/{probe}/T_mean"
+            if probe_key in sweep:
+                right.plot(np.abs(V[idx]), sweep[probe_key][idx], "--", color=colour, alpha=shade,
+                           label=f"probe '{probe}' mean, {polarity}" if len(variants) == 1 else None)
     left.set_xlabel("|V| across the device [V]")
     left.set_ylabel("|I| [uA]")
     left.set_title("current-voltage")
-    left.legend()
+    left.legend(fontsize=7 if len(variants) > 2 else 9)
     right.set_xlabel("|V| across the device [V]")
     right.set_ylabel("temperature [K]")
-    right.set_title("temperature-voltage (steady state)")
-    right.legend(fontsize=8)
+    right.set_title("temperature-voltage (steady state): hottest point (solid), probe (dashed)")
+    if len(variants) == 1:
+        right.legend(fontsize=8)
     failed = int(np.count_nonzero(~ok))
     if failed:
         fig.suptitle(f"{failed} sweep points failed and are not shown", color="firebrick")

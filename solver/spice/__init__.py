@@ -2,7 +2,7 @@
 
 Public API:
 
-- :func:`solver.spice.subcircuit.write_subcircuit` – compact_model.sub/.lib (`filatherm fit`);
+- :func:`solver.compact.subcircuit.write_subcircuit` – compact_model.sub/.lib (`filatherm fit`);
 - :func:`solver.spice.ngspice.run_ngspice` – run a netlist in batch mode, read the vectors;
 - :func:`solver.spice.array.spice_array_update` – one parallel update of an array in ngspice,
   with and without line resistance, against the numpy model (solver.crossbar.lines);

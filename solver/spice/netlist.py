@@ -1,6 +1,6 @@
 """The ngspice netlist of a crossbar array under one fully parallel stochastic update.
 
-Cells. `filatherm_cell` is the compact model's subcircuit (solver.spice.subcircuit: the same
+Cells. `filatherm_cell` is the compact model's subcircuit (solver.compact.subcircuit: the same
 laws, thermal node and parameters) whose state node holds the crossbar weight w of
 solver.crossbar.device instead of the switching progress: with u the distance to the bound
 the pulse approaches (w_max - w for V > 0, w - w_min for V < 0),
@@ -32,7 +32,7 @@ import numpy as np
 from solver.compact.model import CompactModel
 from solver.crossbar.device import DeviceModel
 from solver.crossbar.lines import LineNetwork
-from solver.spice.subcircuit import model_parameters, number, subcircuit_text
+from solver.compact.subcircuit import model_parameters, number, subcircuit_text
 
 CELL_NAME = "filatherm_cell"
 WEIGHT_CAPACITANCE = 1e-9  # F: scales the weight equation's current, not physical

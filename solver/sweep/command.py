@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import argparse
 
+from solver.cli import ERROR_ESTIMATE_HELP
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
@@ -14,6 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--ranks-per-point", type=int, default=1, metavar="K",
                         help="MPI ranks that solve one point together (default 1)")
     parser.add_argument("--shard", metavar="i/N", help="solve only shard i of N (cluster job arrays)")
+    parser.add_argument("--error-estimate", action="store_true", help=ERROR_ESTIMATE_HELP)
 
 
 def run(args: argparse.Namespace) -> int:
@@ -23,7 +26,7 @@ def run(args: argparse.Namespace) -> int:
 
     if args.ranks_per_point < 1:
         raise InputError("--ranks-per-point: must be at least 1")
-    config = load_config_from_args(args)
+    config = load_config_from_args(args, ("sweep.error_estimate=true",) if args.error_estimate else ())
     out = results_dir(args, config)
     if args.shard:
         i, n = args.shard.split("/") if "/" in args.shard else (args.shard, "?")

@@ -93,4 +93,23 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
         stored = len(points) - len(todo) + counts["solved"]
         raise Interrupted(f"interrupted: {stored} of {len(points)} points are stored in {out / 'sweep.h5'}; "
                           f"continue with `filatherm sweep ... --resume`")
-    return {**counts, "stored": len(points) - len(todo), "wall_time": time.perf_counter() - start}
+    outcome = {**counts, "stored": len(points) - len(todo), "wall_time": time.perf_counter() - start}
+    if config.sweep.error_estimate and shard_spec is None:
+        outcome["mesh_error"] = run_error_sweeps(config, out, resume, force, ranks_per_point, say)
+    return outcome
+
+
+
+def run_error_sweeps(config, out: Path, resume: bool, force: bool, ranks_per_point: int,
+                     say: Callable[[str], None]) -> dict:
+    """`sweep.error_estimate`: the config's own parameter set on the coarse and fine meshes
+    (solver.fem.mesh_error) into OUT/mesh_error/<level>/, resumable like the sweep itself."""
+    from solver.fem.mesh_error import MESH_ERROR_DIR, error_sweep_configs
+
+    outcomes = {}
+    for level, level_config in error_sweep_configs(config).items():
+        say(f"error estimate: the {level} mesh ({level_config.mesh.size:g} / {level_config.mesh.filament_size:g} "
+            f"{config.units})")
+        outcomes[level] = run_sweep(level_config, Path(out) / MESH_ERROR_DIR / level, resume=resume, force=force,
+                                    ranks_per_point=ranks_per_point, say=say)
+    return outcomes
