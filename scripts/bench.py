@@ -234,7 +234,7 @@ def bench_solve(settings: Settings) -> dict:
 
 
 def _solve_point(settings: Settings, scale: float) -> dict:
-    from solver.fem.continuation import Continuation
+    from solver.fem.continuation import Continuation, step_limits
     from solver.fem.mesh import build_mesh
     from solver.fem.problem import ElectroThermalProblem
 
@@ -244,7 +244,7 @@ def _solve_point(settings: Settings, scale: float) -> dict:
     step = (config.sweep.voltage.stop - config.sweep.voltage.start) / (SWEEP_POINTS - 1)
     # Reach the point's two predecessors in as few solves as possible (one long step, then
     # one sweep step), so the timed step has the sweep's secant predictor behind it.
-    continuation = Continuation(problem, POINT_VOLTAGE, config.solver.continuation.min_step)
+    continuation = Continuation(problem, POINT_VOLTAGE, step_limits(config.solver.continuation, False, 1.0)[1])
     for drive in (POINT_VOLTAGE - 2 * step, POINT_VOLTAGE - step):
         reached = continuation.advance(drive)
         if not reached.converged:

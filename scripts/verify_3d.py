@@ -1,12 +1,12 @@
 """The 3D cell against the axisymmetric solve of the same cell, on meshes of increasing accuracy.
 
-    .venv/bin/python scripts/verify_3d.py [--config configs/default.yaml] [--voltage 1.0] [--quick]
+    .venv/bin/python scripts/verify_3d.py [--config configs/static_cell.yaml] [--voltage 1.0] [--quick]
 
 For each mesh level (filament_size, size, refine_distance in the config's units) the config's
 cell is solved as geometry.kind: cell3d (3D, iterative solver) and, on the same sizes, as the
 axisymmetric cell (which also runs the finer AXISYMMETRIC_ONLY levels: it is cheap); the
-reference is the axisymmetric solve on the config's own mesh (the default device: 0.1 nm at
-the filament). Per solve: dofs, current, T_max and the probe's T_mean, their relative
+reference is the axisymmetric solve on the config's own mesh (the static cell: 0.1 nm at the
+filament). Per solve: dofs, current, T_max and the probe's T_mean, their relative
 differences to the reference and, per level, 3D over axisymmetric on the same sizes. Each
 sequence is extrapolated to h -> 0 (q(h) = q0 + k h^p fitted over its three finest levels),
 and the two limits are compared. Printed and written to results/verify_3d/verify_3d.json; the
@@ -61,7 +61,7 @@ def solve(config, voltage: float) -> dict:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "default.yaml")
+    parser.add_argument("--config", type=Path, default=ROOT / "configs" / "static_cell.yaml")
     parser.add_argument("--voltage", type=float, default=1.0, help="drive [V]")
     parser.add_argument("--quick", action="store_true")
     parser.add_argument("--output", type=Path, default=ROOT / "results" / "verify_3d" / "verify_3d.json")

@@ -104,7 +104,8 @@ class SolveResult:
 
 @dataclass(frozen=True)
 class PulseResult:
-    """One pulse train: peaks, the time series (numpy arrays, units in `units`) and files."""
+    """One pulse train: its quantities with units (`peaks`: peak_T_max, energy, switching, ...;
+    solver.quantities.PULSE), the time series (numpy arrays, units in `units`) and files."""
 
     status: str
     reason: str
@@ -232,7 +233,9 @@ def pulse(config: Config, output: Union[str, Path], amplitude: Optional[float] =
     for probe, stats in record["series"]["probes"].items():
         series.update({f"{probe}.{stat}": np.array(values) for stat, values in stats.items()})
     units = {key: quantities.describe(key).unit for key in series}
-    return PulseResult(record["status"], record["reason"], record["peaks"], series, units, out, record)
+    peaks = {q.name: Value(record[q.name], q.unit) for q in quantities.PULSE
+             if isinstance(record.get(q.name), (int, float))}
+    return PulseResult(record["status"], record["reason"], peaks, series, units, out, record)
 
 
 def sweep(config: Config, output: Union[str, Path], ranks: int = 1, resume: bool = True,

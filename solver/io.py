@@ -9,6 +9,7 @@ import json
 import math
 import os
 import shutil
+import stat
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -103,6 +104,57 @@ class StagedFiles:
     def discard(self) -> None:
         if self.comm is None or self.comm.rank == 0:
             shutil.rmtree(self.staging, ignore_errors=True)
+
+
+def read_bounded(path: str | Path, limit: int, what: str, error: type[InputError] = InputError) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes, or a one-line InputError.
+
+    Devices, FIFOs and sockets are refused before they are opened (`/dev/zero` never ends, a
+    FIFO blocks until someone writes), and at most `limit` + 1 bytes are read whatever the
+    size claimed, so a file that grows while being read cannot exhaust memory either."""
+    path = Path(path)
+    try:
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise error(f"{path}: is a directory, not {what}")
+        if not stat.S_ISREG(info.st_mode):
+            raise error(f"{path}: not a regular file (a device, FIFO or socket), not {what}")
+        if info.st_size > limit:
+            raise error(f"{path}: larger than {limit} bytes; not {what}")
+        # O_NONBLOCK: should the path have been swapped for a FIFO since stat, open returns
+        # at once instead of waiting for a writer (the fstat below then refuses it)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        with os.fdopen(fd, "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise error(f"{path}: not a regular file, not {what}")
+            raw = handle.read(limit + 1)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except PermissionError:
+        raise error(f"{path}: permission denied") from None
+    except OSError as err:
+        raise error(f"{path}: cannot read ({err.strerror})") from None
+    if len(raw) > limit:
+        raise error(f"{path}: larger than {limit} bytes; not {what}")
+    return raw
+
+
+MAX_JSON_BYTES = 200_000_000
+
+
+def read_json(path: str | Path, what: str = "a filatherm JSON file", limit: int = MAX_JSON_BYTES) -> Any:
+    """Decoded JSON of a file filatherm wrote, or a one-line InputError naming the file (a
+    missing, oversized, truncated or hand-broken file is bad input, not an internal error)."""
+    raw = read_bounded(path, limit, what)
+    try:
+        return json.loads(raw.decode("utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(f"{path}: not UTF-8 text, not {what}") from None
+    except json.JSONDecodeError as err:
+        raise InputError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}, column {err.colno}); "
+                         f"not {what}") from None
+    except RecursionError:
+        raise InputError(f"{path}: nested too deeply, not {what}") from None
 
 
 def write_text_atomic(target: str | Path, text: str) -> Path:

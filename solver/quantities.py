@@ -94,7 +94,7 @@ PROBE = (
 # How a solve went.
 BOOKKEEPING = (
     Quantity("converged", "-", "1 if the solve converged (status ok), else 0", kind="flag"),
-    Quantity("status", "-", "ok | runaway | diverged | no_convergence | failed (docs/outputs.md)", kind="text"),
+    Quantity("status", "-", "ok | runaway | unphysical | diverged | no_convergence | failed (docs/outputs.md)", kind="text"),
     Quantity("reason", "-", "why a point failed (empty when ok)", kind="text"),
     Quantity("newton_iterations", "1", "Newton iterations of the final solve at the point", kind="integer"),
     Quantity("dofs", "1", "degrees of freedom of the discrete problem", kind="integer"),
@@ -115,6 +115,8 @@ SWEEP = (
     Quantity("point_id", "-", "stable id of the point: a hash of its drive and swept parameters", kind="text"),
     Quantity("point_index", "1", "position of the point in the sweep plan (the table's row order)",
              kind="integer"),
+    Quantity("drive", "V", "the swept drive of the point: the terminal voltage (V; A at a current terminal), "
+             "or a transient sweep's pulse amplitude"),
 )
 
 # ---------------------------------------------------------------- a pulse (transient)
@@ -126,26 +128,36 @@ SERIES = (
     Quantity("current", "A", "current into the driven terminal"),
     Quantity("T_max", "K", "hottest temperature in the cell"),
 )
-SERIES_PROBE = PROBE[:3]
+SERIES_PROBE = PROBE
+# A pulse train: qoi.json of a transient solve (these first, the end state under `end_state`)
+# and one row of a transient sweep. The peaks are what a device engineer reads off a pulse.
 PULSE = (
-    Quantity("pulse_amplitude", "V", "amplitude of the pulse (V, or A at a current terminal)"),
+    Quantity("pulse_amplitude", "V", "amplitude of the pulse (V, or A at a current terminal)", required=True),
     Quantity("pulse_width", "s", "time at full amplitude"),
+    Quantity("pulse_count", "1", "pulses in the train", kind="integer"),
+    Quantity("peak_T_max", "K", "highest T_max over the pulse train", required=True),
+    Quantity("peak_T_max_time", "s", "when it was reached (from the start of the train)"),
+    Quantity("peak_current", "A", "the current of largest magnitude over the train (signed)"),
+    Quantity("switching", "1", "integral of the kinetics' switching rate at the probe's T and |E| over the train "
+             "(the state change it drives, in the units of kinetics.target_delta); NaN without kinetics"),
+    Quantity("switching_per_pulse", "1", "switching / pulse_count"),
+    Quantity("rise_time_90", "s", "time from the pulse start until T_max first reaches 90% of its rise at the "
+             "end of the first plateau (a rise time, not an exponential time constant)"),
     Quantity("steps", "1", "accepted time steps", kind="integer"),
     Quantity("rejected_steps", "1", "rejected time steps (error control or Newton failure)", kind="integer"),
     Quantity("end_time", "s", "time reached"),
-    Quantity("thermal_time_constant", "s", "time from the pulse start until T_max first reaches 90% of its "
-             "rise at the end of the first plateau"),
     Quantity("energy_in", "J", "electrical energy delivered over the pulse, int U I dt"),
     Quantity("energy_stored", "J", "heat stored in the cell over the pulse, int C dT dV"),
     Quantity("energy_out", "J", "heat leaving through the boundaries over the pulse (boundary fluxes)"),
     Quantity("pulse_energy_balance", "1", "|energy_in - energy_stored - energy_out| / energy_in"),
 )
-
-PEAKS = (
-    Quantity("T_max", "K", "highest T_max over the pulse"),
-    Quantity("T_max_time", "s", "when it was reached"),
-    Quantity("current", "A", "largest |current| over the pulse (signed)"),
-    Quantity("probes", "K", "per probe, the highest T_mean and T_max over the pulse"),
+# Per probe over a pulse train (qoi.json `probes.<probe>.<name>`; sweep column probes/<probe>/<name>).
+PULSE_PROBE = (
+    Quantity("peak_T_mean", "K", "highest volume-mean temperature of the probe region over the train",
+             lambda p: p["peak_T_mean"]),
+    Quantity("peak_T_max", "K", "highest temperature in the probe region over the train", lambda p: p["peak_T_max"]),
+    Quantity("peak_E_mean", "V/m", "largest volume-mean field magnitude in the probe region over the train",
+             lambda p: p["peak_E_mean"]),
 )
 
 
@@ -167,11 +179,12 @@ def steady_quantities(axes: tuple[str, ...]) -> tuple[Quantity, ...]:
 _ALL_AXES = ("r", "z", "x", "y")
 _BY_NAME = {q.name: q for q in STEADY + axes_quantities(_ALL_AXES) + BALANCES + BOOKKEEPING
             + CONDITIONAL + CONTINUATION + SWEEP + PULSE}
-_PROBE_BY_NAME = {q.name: q for q in PROBE}
+_PROBE_BY_NAME = {q.name: q for q in PROBE + PULSE_PROBE}
 _SERIES_BY_NAME = {q.name: q for q in SERIES}
 
 REQUIRED = tuple(q.name for q in STEADY if q.required)
-COLUMN_ORDER = tuple(q.name for q in STEADY + axes_quantities(_ALL_AXES) + BALANCES + BOOKKEEPING
+REQUIRED_PULSE = tuple(q.name for q in PULSE if q.required)  # of a transient sweep's solved rows
+COLUMN_ORDER = tuple(q.name for q in STEADY + axes_quantities(_ALL_AXES) + BALANCES + PULSE + BOOKKEEPING
                      if q.kind != "text")
 TEXT_COLUMNS = tuple(q.name for q in SWEEP + BOOKKEEPING if q.kind == "text")
 
@@ -284,9 +297,12 @@ def outputs_tables() -> str:
     lines += _table("Where they apply (a current terminal; a failed point)", CONDITIONAL)
     lines += _table("`filatherm solve` only (qoi.json)", CONTINUATION)
     lines += _table("Sweep rows only (sweep.h5, sweep.csv)", SWEEP)
-    lines += _table("series.csv of a pulse (plus `<probe>.T_mean`, `<probe>.T_max`, `<probe>.E_mean`)", SERIES)
-    lines += _table("A pulse's qoi.json (besides the record of its end state)", PULSE)
-    lines += _table("A pulse's `peaks`", PEAKS)
+    lines += _table("series.csv of a pulse (plus `<probe>.T_mean`, `<probe>.T_max`, `<probe>.E_mean`, "
+                    "`<probe>.E_max`)", SERIES)
+    lines += _table("A pulse train: its qoi.json (the end state under `end_state`) and one row of a transient "
+                    "sweep", PULSE)
+    lines += _table("Per probe over a pulse train (qoi.json `probes.<probe>.<name>`; sweep column "
+                    "`probes/<probe>/<name>`)", PULSE_PROBE)
     lines += [_END]
     return "\n".join(lines)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import math
 
 import h5py
@@ -145,6 +147,7 @@ def test_noisy_table_gives_fit_errors_that_cover_the_truth(tmp_path, config):
     with h5py.File(tmp_path / "sweep.h5", "r+") as h5:
         T = h5["probes/active/T_mean"][...]
         h5["probes/active/T_mean"][...] = T + np.random.default_rng(1).normal(0, 1.0, T.shape)
+        del h5.attrs["checksum"]  # a deliberate edit (the checksum catches accidental damage)
     fit = fit_results(tmp_path, say=lambda text: None).models[0].document.fit
     for branch, R_th in ((fit.branches.positive, DEVICE.R_th_positive),
                          (fit.branches.negative, DEVICE.R_th_negative)):
@@ -239,11 +242,18 @@ def _one_line_exit_2(result) -> str:
     return lines[0]
 
 
-def test_branch_with_fewer_than_four_converged_points_is_bad_input(tmp_path, config):
+def test_a_branch_with_fewer_than_four_converged_points_is_left_out_and_named(tmp_path, config):
+    """Fit what the data has (issue 16 item 7): the positive branch is fitted, the 3 negative
+    points are listed as left out and the missing branch is named."""
     failures = {i: "no_convergence" for i in range(27)}  # leaves 3 negative points
     write_synthetic_sweep(tmp_path, config, VOLTAGES, DEVICE, failures=failures)
-    line = _one_line_exit_2(run_cli("fit", str(tmp_path)))
-    assert "only 3 converged points with negative voltage" in line
+    result = run_cli("fit", str(tmp_path))
+    assert result.returncode == 0, result.stderr
+    assert "no negative branch" in result.stdout
+    model = CompactModel.load(tmp_path / "model" / "compact_model.json")
+    assert model.branches.negative is None and model.branches.positive is not None
+    too_few = [p for p in model.document.source.excluded_points if "too few" in p.reason]
+    assert len(too_few) == 3
 
 
 def test_missing_kinetics_block_is_bad_input(tmp_path, config):
@@ -280,8 +290,15 @@ def test_each_set_of_swept_parameters_gets_its_own_model(tmp_path, config):
     primary, variant = outcome.models
     assert primary.document.source.parameters == {key: 5.0}  # the config's own radius
     assert primary.branches.positive.R_th.value == pytest.approx(DEVICE.R_th_positive, rel=1e-3)
-    stored = CompactModel.load(tmp_path / "model" / "variants" / "compact_model_1.json")
+    variant_dir = tmp_path / "variants" / "radius=3"  # named by its parameter (issue 16 item 2)
+    stored = CompactModel.load(variant_dir / "model" / "compact_model.json")
     assert stored.document.source.parameters == {key: 3.0}
+    assert stored.document.source.config["geometry"]["layers"][1]["filament"]["radius"] == 3.0  # its own config
+    assert primary.document.source.config["geometry"]["layers"][1]["filament"]["radius"] == 5.0
+    for name in ("compact_model.va", "aihwkit_device.py", "compact_model.png"):
+        assert (variant_dir / "model" / name).stat().st_size > 0, name
+    family = json.loads((tmp_path / "model" / "family.json").read_text())
+    assert [v["name"] for v in family["variants"]] == ["radius=5", "radius=3"] and family["primary"] == "radius=5"
     assert stored.branches.negative.R_th.value == pytest.approx(narrow.R_th_negative, rel=1e-3)
     assert variant.document.to_data() == stored.document.to_data()
     csv_text = (tmp_path / "model" / "compact_model.csv").read_text()

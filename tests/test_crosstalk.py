@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import shutil
 
 import numpy as np
 import pytest
@@ -199,3 +200,16 @@ def test_crosstalk_command_end_to_end(fitted_results, tmp_path):
     for name, case in pitch["cases"].items():
         assert case["T_probe"] == solved[name]["T_probe"] and case["power"] == solved[name]["power"]
     assert pitch["disturbance"]["pulses"] == 1000  # the rerun's crossbar setting
+
+    # the report of the model's results directory shows it, and leaves it out once it is of another model
+    from solver.report.build import build_report
+
+    results = tmp_path / "results"
+    shutil.copytree(fitted_results, results)
+    shutil.copytree(tmp_path / "crosstalk", results / "crosstalk")
+    summary = (build_report(results, say=lambda text: None) / "summary.md").read_text()
+    assert "## Thermal crosstalk" in summary and (results / "report" / "crosstalk.png").exists()
+    data["source"]["model_digest"] = "another"
+    (results / "crosstalk" / "crosstalk.json").write_text(json.dumps(data))
+    summary = (build_report(results, say=lambda text: None) / "summary.md").read_text()
+    assert "## Thermal crosstalk" not in summary and "computed for another compact model" in summary

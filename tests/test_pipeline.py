@@ -34,7 +34,7 @@ def test_pipeline_runs_every_stage_then_reuses_them(tmp_path):
     v_write = model["figures_of_merit"]["V_write"]["positive"]
     pulse = json.loads((out / "pulse" / "qoi.json").read_text())
     assert pulse["status"] == "ok" and pulse["pulse_amplitude"] == pytest.approx(v_write)
-    assert pulse["peaks"]["T_max"] > 500  # the write pulse heats the filament
+    assert pulse["peak_T_max"] > 500  # the write pulse heats the filament (the pulse's headline)
     assert (out / "meshes" / "default.xdmf").exists()
     # the device state: a dynamic model (three states), its thermal node and pulse response
     assert model["version"] == 2 and [s["state"] for s in model["states"]] == [7.0e24, 1.64e25, 3.77e25]

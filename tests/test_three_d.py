@@ -119,6 +119,39 @@ def test_iterative_solver_takes_the_newton_steps_of_lu():
     assert runs["iterative"][2] == pytest.approx(runs["lu"][2], rel=1e-8)
 
 
+@pytest.mark.parametrize("option, value, words", [
+    ("fieldsplit_T_pc_hypre_boomeramg_coarsen_typo", "HMIS", "solver.petsc.fieldsplit_T_pc_hypre_boomeramg_coarsen_typo"),
+    ("fieldsplit_T_ksp_rtol", 1e-3, "solver.petsc.fieldsplit_T_ksp_rtol"),  # unread with preonly blocks
+    ("fieldsplit_T_pc_type", "banana", "PC type banana"),
+    ("fieldsplit_phi_pc_hypre_boomeramg_coarsen_type", "nonsense", "Unknown option nonsense"),
+])
+def test_block_options_of_the_3d_solver_are_vetted(option, value, words):
+    """Bad input: a fieldsplit block's options (read only when the preconditioner is set up)
+    are checked like the others: a misspelt or unread one and a value PETSc rejects are one
+    line naming it, before any solve; the 3D default passes."""
+    from solver.config import validate_config, with_overrides
+    from solver.errors import InputError
+    from solver.fem.mesh import build_mesh
+    from solver.fem.problem import ElectroThermalProblem
+
+    config = validate_config(cell("cell3d", 1.0, 12.0, 12.0))
+    cell_mesh = build_mesh(config)
+    ElectroThermalProblem(config, cell_mesh).newton.destroy()
+    with pytest.raises(InputError, match=words):
+        ElectroThermalProblem(with_overrides(config, {"solver.petsc": {**config.solver.petsc, option: value}}),
+                              cell_mesh)
+
+
+def test_only_the_fields_name_fieldsplit_blocks():
+    """Bad input: block options exist for the splits phi and T only."""
+    from solver.config import validate_config, with_overrides
+    from solver.errors import ConfigError
+
+    config = validate_config(cell("cell3d", 1.0, 12.0, 12.0))
+    with pytest.raises(ConfigError, match="fieldsplit_X_ksp_type: only solver options"):
+        with_overrides(config, {"solver.petsc": {"fieldsplit_X_ksp_type": "cg"}})
+
+
 def tile_raw(rows: int = 2, cols: int = 2) -> dict:
     return {
         "name": "tiletest", "units": "nm",
@@ -193,6 +226,7 @@ def test_tile_currents_power_and_symmetry(solved_tile):
     assert probes["active_r0_c0"]["T_mean"] > probes["active_r0_c1"]["T_mean"] > probes["active_r1_c1"]["T_mean"] > T0
 
 
+@pytest.mark.slow
 def test_3d_solved_on_two_ranks_matches_serial(tmp_path):
     """Identity (MPI): `filatherm solve` of a 3D cell on 2 ranks gives the serial QoIs to 1e-6,
     with a terminal at a fraction of the drive (the bottom at 0.1 U)."""

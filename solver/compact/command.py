@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import argparse
 
+OUTPUT_HELP = "write DIR/model/ instead of RESULTS_DIR/model/"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", metavar="RESULTS_DIR", help="directory holding sweep.h5")

@@ -85,8 +85,20 @@ class ThermalBranch(DocumentModel):
 
 
 class Branches(DocumentModel):
-    positive: ThermalBranch
-    negative: ThermalBranch
+    """The thermal law per polarity; a sweep of one polarity has only that branch (null)."""
+
+    positive: Optional[ThermalBranch] = None
+    negative: Optional[ThermalBranch] = None
+
+    @model_validator(mode="after")
+    def _one_at_least(self) -> Branches:
+        if self.positive is None and self.negative is None:
+            raise ValueError("positive: no branch at all (a fit needs one polarity at least)")
+        return self
+
+    @property
+    def polarities(self) -> tuple[str, ...]:
+        return tuple(name for name in ("positive", "negative") if getattr(self, name) is not None)
 
 
 class ActivatedLaw(DocumentModel):
@@ -218,10 +230,11 @@ class Table(DocumentModel):
                 raise ValueError(f"{name}: has {len(getattr(self, name))} entries, voltage has {n}")
         if any(b <= a for a, b in zip(self.voltage, self.voltage[1:])):
             raise ValueError("voltage: must be strictly increasing")
-        for sign, name in ((1, "positive"), (-1, "negative")):
-            count = sum(1 for v in self.voltage if v * sign > 0)
-            if count < MIN_BRANCH_POINTS:
-                raise ValueError(f"voltage: {count} {name} points, need {MIN_BRANCH_POINTS}")
+        counts = {name: sum(1 for v in self.voltage if v * sign > 0) for sign, name in ((1, "positive"),
+                                                                                        (-1, "negative"))}
+        for name, count in counts.items():
+            if 0 < count < MIN_BRANCH_POINTS or max(counts.values()) < MIN_BRANCH_POINTS:
+                raise ValueError(f"voltage: {count} {name} points, need {MIN_BRANCH_POINTS} (or none)")
         if min(self.T_probe) <= 0:
             raise ValueError("T_probe: must be positive")
         for name in ("E_probe", "rate", "delta_per_pulse"):

@@ -47,8 +47,11 @@ T0_SEARCH = (0.5, 2.0)  # a fitted T0 is searched within this x the config's ref
 
 def fit_thermal(table: RateTable, ambient: float, pinned: bool = True) -> tuple[Estimate, Branches]:
     """T0 and per-branch (R_th, dR_th, P_R, beta) from the FEM power, current and probe
-    temperature; T0 = `ambient` if `pinned`, else fitted (searched around `ambient`)."""
-    masks = [table.branch("positive"), table.branch("negative")]
+    temperature; T0 = `ambient` if `pinned`, else fitted (searched around `ambient`). A
+    polarity the table has no points of gets no branch (None): a one-polarity sweep fits the
+    branch it has."""
+    names = [name for name in ("positive", "negative") if table.branch(name).any()]
+    masks = [table.branch(name) for name in names]
     if pinned:
         T0 = float(ambient)
     else:
@@ -66,18 +69,19 @@ def fit_thermal(table: RateTable, ambient: float, pinned: bool = True) -> tuple[
         columns.append((mask, block))
         residuals.append(T0 + (R_th + dR_th * (1.0 - decay)) * P + beta * I - T)
     n = len(table.voltage)
-    jacobian = np.zeros((n, 8 + (0 if pinned else 1)))
+    width = 4 * len(masks)
+    jacobian = np.zeros((n, width + (0 if pinned else 1)))
     for k, (mask, block) in enumerate(columns):
         jacobian[mask, 4 * k:4 * k + 4] = block
     if not pinned:
-        jacobian[:, 8] = 1.0
+        jacobian[:, width] = 1.0
     used = np.zeros(n, dtype=bool)
     for mask in masks:
         used |= mask
     residual = np.concatenate(residuals)
     errors = _standard_errors(jacobian[used], residual)
     branches = {}
-    for k, (name, mask) in enumerate(zip(("positive", "negative"), masks)):
+    for k, (name, mask) in enumerate(zip(names, masks)):
         values = fits[k]
         e = errors[4 * k:4 * k + 4]
         branches[name] = ThermalBranch(
@@ -85,7 +89,7 @@ def fit_thermal(table: RateTable, ambient: float, pinned: bool = True) -> tuple[
             power_scale=_estimate(values[2], e[2]), beta=_estimate(values[3], e[3]),
             points=int(mask.sum()),
         )
-    return _estimate(T0, 0.0 if pinned else errors[8]), Branches(**branches)
+    return _estimate(T0, 0.0 if pinned else errors[width]), Branches(**branches)
 
 
 def _branch_fit(table: RateTable, mask: np.ndarray, T0: float) -> tuple[tuple[float, ...], float]:

@@ -16,6 +16,7 @@ Two views of the same device, both vectorised over signed device voltages V [V]:
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Optional
 
@@ -89,16 +90,22 @@ class CompactModel:
         positive = v >= 0
         pos, neg = self.branches.positive, self.branches.negative
 
-        def branch(name: str) -> np.ndarray:
-            return np.where(positive, getattr(pos, name).value, getattr(neg, name).value)
+        def branch(name: str) -> np.ndarray:  # NaN on a polarity the model has no branch for
+            return np.where(positive, _value(pos, name), _value(neg, name))
 
         return ElectroThermal(self.T0, conduction(self.current_law, self.T0, positive),
                               branch("R_th"), branch("delta_R_th"), branch("power_scale"), branch("beta"))
 
     def temperature(self, voltage, ambient_rise=0.0) -> np.ndarray:
         """T_probe [K]: the steady state of the coupled laws (solver.compact.laws), with the
-        ambient raised by `ambient_rise` [K] (neighbour heating in an array; broadcast)."""
-        return steady_temperature(voltage, self.electro_thermal(voltage), ambient_rise)
+        ambient raised by `ambient_rise` [K] (neighbour heating in an array; broadcast); NaN on a
+        polarity the model has no branch for."""
+        T = steady_temperature(voltage, self.electro_thermal(voltage), ambient_rise)
+        if len(self.branches.polarities) == 2:
+            return T
+        v = np.asarray(voltage, dtype=float)
+        fitted = v >= 0 if self.branches.positive is not None else v <= 0
+        return np.where(fitted, T, np.nan)
 
     def current(self, voltage) -> np.ndarray:
         """I [A], positive from top to bottom electrode, at signed device voltage [V]."""
@@ -180,14 +187,16 @@ class CompactModel:
     # -- figures of merit --------------------------------------------------------------------
 
     def swept_range(self, polarity: str) -> float:
-        """Largest |V| of the table on one polarity."""
+        """Largest |V| of the table on one polarity (0 if it has none)."""
         sign = POLARITY_SIGNS[polarity]
-        return float(np.max(np.abs(self._voltage[np.sign(self._voltage) == sign])))
+        return float(np.max(np.abs(self._voltage[np.sign(self._voltage) == sign]), initial=0.0))
 
     def write_voltage(self, polarity: str, target: float, law: bool = False) -> Optional[float]:
         """Smallest |V| (returned signed) where delta_per_pulse reaches `target` (of the table,
         log-interpolated, or with `law` of the fitted law), or None if it does not within
-        WRITE_SEARCH_FACTOR x the swept range."""
+        WRITE_SEARCH_FACTOR x the swept range (or the model has no branch of this polarity)."""
+        if getattr(self.branches, polarity) is None:
+            return None
         sign = POLARITY_SIGNS[polarity]
         delta_per_pulse = self.delta_per_pulse if law else self.interpolated_delta_per_pulse
         grid = np.linspace(0.0, WRITE_SEARCH_FACTOR * self.swept_range(polarity), WRITE_SEARCH_POINTS)[1:]
@@ -221,7 +230,7 @@ class CompactModel:
             return None if v is None else float(self.interpolated_temperature(v))
 
         magnitudes = [abs(v) for v in v_write.values() if v is not None]
-        if magnitudes:
+        if magnitudes and len(self.branches.polarities) == 2:
             v_compare = float(np.mean(magnitudes))
             T_pos = float(self.interpolated_temperature(v_compare))
             T_neg = float(self.interpolated_temperature(-v_compare))
@@ -242,6 +251,10 @@ class CompactModel:
         )
 
 
+def _value(branch, name: str) -> float:
+    return math.nan if branch is None else getattr(branch, name).value
+
+
 def document_state(document: CompactModelDocument) -> Optional[float]:
     """The device state a document's points were solved at: its swept `state.value`, else the
     config's (None when the config has no state)."""
@@ -259,7 +272,7 @@ def conduction(law, T0: float, positive) -> ActivatedConduction | FieldActivated
         pos, neg = law.positive, law.negative
 
         def branch(name: str, transform=lambda x: x) -> np.ndarray:
-            return np.where(positive, transform(getattr(pos, name).value), transform(getattr(neg, name).value))
+            return np.where(positive, transform(_value(pos, name)), transform(_value(neg, name)))
 
         return FieldActivatedConduction(T0, branch("scale"), branch("activation_energy", activation_temperature),
                                         branch("exponent"), branch("field_voltage"), branch("path_heating"))

@@ -29,7 +29,8 @@ def plot_compact_model(path: str | Path, model: CompactModel) -> Path:
     merit = model.document.figures_of_merit
     written = [v for v in (merit.V_write.positive, merit.V_write.negative) if v is not None]
     v_max = max([v_max] + [abs(v) for v in written])
-    line = np.linspace(-v_max, v_max, 801)
+    polarities = model.branches.polarities  # a one-polarity fit is drawn on its own side only
+    line = np.linspace(-v_max if "negative" in polarities else 0.0, v_max if "positive" in polarities else 0.0, 801)
 
     fig, (ax_T, ax_rate) = plt.subplots(1, 2, figsize=(11, 4.2), constrained_layout=True)
     ax_T.plot(voltage, table.T_probe, "o", ms=3.5, color="C0", label="FEM")

@@ -1,10 +1,11 @@
 """Rate tables: sweep rows -> (voltage, current, power, T_probe, E_probe, rate, delta_per_pulse).
 
-One table per set of swept parameters (other than the voltage), covering both polarities and
-sorted by device voltage. Failed points (status other than `ok`, not converged, non-finite
-QoIs) and repeated voltages are left out and listed in `excluded`; each polarity branch needs
-at least :data:`MIN_BRANCH_POINTS` converged points, otherwise the sweep cannot be fitted
-(InputError, exit 2).
+One table per set of swept parameters (other than the voltage), covering the polarities swept
+and sorted by device voltage. Failed points (status other than `ok`, not converged, non-finite
+QoIs) and repeated voltages are left out and listed in `excluded`. A polarity branch needs at
+least :data:`MIN_BRANCH_POINTS` converged points; a polarity with fewer gets no branch (a SET-only
+sweep fits the positive branch and says the negative one is missing), and with neither the sweep
+cannot be fitted (InputError, exit 2).
 
 The voltage of the compact model is `voltage_device`: the voltage across the cell itself, so
 that a series load in the FEM set-up does not end up inside the device model.
@@ -117,13 +118,19 @@ def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kineti
             continue
         seen_voltages.add(values[0])
         kept.append(i)
+    kept = _polarities_with_enough_points(sweep, kept, excluded, parameters, where)
     order = sorted(kept, key=lambda i: float(sweep["voltage_device"][i]))
 
     def column(name: str) -> np.ndarray:
         return np.array([float(sweep[name][i]) for i in order], dtype=float)
 
     voltage, T, E = column("voltage_device"), column(T_col), column(E_col)
-    rate = kinetics.rate(T, E, state, np.sign(voltage))
+    with np.errstate(over="ignore", invalid="ignore"):
+        rate = kinetics.rate(T, E, state, np.sign(voltage))
+    if not np.all(np.isfinite(rate)):
+        worst = float(T[~np.isfinite(rate)][0])
+        raise InputError(f"{where}: the kinetics give a non-finite switching rate (at T_probe {worst:.1f} K); "
+                         "check the kinetics parameters (e.g. kinetics.hop_distance)")
     table = RateTable(
         parameters=parameters,
         point_id=[str(sweep["point_id"][i]) for i in order],
@@ -138,15 +145,29 @@ def _table_of_group(sweep: SweepTable, rows: list[int], parameters: dict, kineti
         state=state,
         excluded=excluded,
     )
-    for polarity in POLARITIES:
-        count = int(table.branch(polarity).sum())
-        if count < MIN_BRANCH_POINTS:
-            group = f" for {table.label}" if table.label else ""
-            raise InputError(
-                f"{where}: only {count} converged points with {polarity} voltage{group} "
-                f"(the fit needs {MIN_BRANCH_POINTS} per polarity; {len(excluded)} points failed)"
-            )
     return table
+
+
+def _polarities_with_enough_points(sweep: SweepTable, kept: list[int], excluded: list[dict], parameters: dict,
+                                   where: str) -> list[int]:
+    """The kept rows of the polarities that can be fitted: a polarity with fewer than
+    MIN_BRANCH_POINTS converged points gets no branch (its points are listed as excluded, and
+    fit says so); with neither polarity fittable the sweep cannot be fitted (exit 2)."""
+    sign = {i: np.sign(float(sweep["voltage_device"][i])) for i in kept}
+    counts = {name: sum(1 for i in kept if sign[i] == value) for name, value in POLARITIES.items()}
+    if max(counts.values()) < MIN_BRANCH_POINTS:
+        label = ", ".join(f"{k}={v}" for k, v in parameters.items())
+        group = f" for {label}" if label else ""
+        found = " and ".join(f"{count} with {name} voltage" for name, count in counts.items())
+        raise InputError(f"{where}: only {found}{group} converged (the fit needs {MIN_BRANCH_POINTS} of one "
+                         f"polarity at least; {len(excluded)} points failed)")
+    for name, count in counts.items():
+        if 0 < count < MIN_BRANCH_POINTS:
+            for i in [i for i in kept if sign[i] == POLARITIES[name]]:
+                excluded.append({"point_id": str(sweep["point_id"][i]), "status": "ok",
+                                 "reason": f"only {count} {name} points: too few to fit that branch"})
+            kept = [i for i in kept if sign[i] != POLARITIES[name]]
+    return kept
 
 
 def _plain(value: Any) -> Any:

@@ -5,8 +5,13 @@
 writes, for the parameter set that matches the config (the only one in a voltage-only sweep):
 compact_model.json (solver.compact.document), compact_model.csv (all parameter sets),
 compact_model.va, compact_model.sub/.lib (ngspice, solver.compact.subcircuit), aihwkit_device.py
-and compact_model.png; every other parameter set gets
-variants/compact_model_<i>.json in the same format.
+and compact_model.png. A parameter sweep is a family (solver.compact.family): every other
+parameter set gets the same files under variants/<name>/model/, named by its parameters, and
+model/family.json lists them all. Each model's source.config is the config of its own variant
+(the swept values applied). A sweep over the device state (`state.value`) is one device: its
+states are one model (document version 2), not variants. With the mesh levels of
+`sweep.error_estimate`, model/mesh_error.json holds the headline numbers' discretisation error
+(solver.compact.mesh_error).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np
+from pydantic import ValidationError
 
 from solver.compact.aihwkit_export import write_aihwkit_device
 from solver.compact.document import (
@@ -33,6 +39,7 @@ from solver.compact.document import (
     write_document,
 )
 from solver.compact.export_csv import write_csv
+from solver.compact.family import VARIANTS_DIR, Variant, variant_name, variant_root, write_family
 from solver.compact.fitting import fit_current, fit_field, fit_thermal, zero_bias_temperature
 from solver.compact.mesh_error import write_mesh_error
 from solver.compact.model import CompactModel
@@ -42,7 +49,7 @@ from solver.compact.subcircuit import write_subcircuit
 from solver.compact.table import STATE_KEY, RateTable, build_rate_tables
 from solver.compact.thermal import thermal_dynamics
 from solver.compact.verilog_a import write_verilog_a
-from solver.config import Config, config_data
+from solver.config import Config, config_data, with_overrides
 from solver.config.keypath import get_path
 from solver.config.schema import Convective, FixedTemperature
 from solver.config.yamlio import parse_yaml
@@ -73,6 +80,9 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
         raise InputError(f"{target}: exists; use --force to overwrite it")
     sweep_path = results_dir / "sweep.h5"
     sweep = read_sweep(sweep_path)
+    if sweep.study != "steady":
+        raise InputError(f"{sweep_path}: holds a {sweep.study} sweep (pulse peaks per point); the compact model is "
+                         "fitted to a steady sweep (analysis.kind: steady)")
     overrides = list(overrides)
     config = stored_config(parse_yaml(sweep.config_yaml, f"{sweep_path}: config"), overrides,
                            f"{sweep_path}: config", current=config)
@@ -83,7 +93,8 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
                                config.state.value if config.state is not None else None)
     fitted = []
     for table in tables:
-        model = fit_table(table, config, sweep.config_hash, sweep.versions, str(sweep_path), overrides)
+        variant = variant_config(config, table.parameters)
+        model = fit_table(table, variant, sweep.config_hash, sweep.versions, str(sweep_path), overrides)
         fitted.append(model)
         say(_summary(model))
         if table.excluded:
@@ -103,13 +114,39 @@ def fit_results(results_dir: str | Path, output_dir: str | Path | None = None,
         lambda table, level_sweep, path: fit_table(table, config, level_sweep.config_hash, level_sweep.versions,
                                                    str(path), overrides), say)
     files += [mesh_error] if mesh_error is not None else []
-    say(f"compact model written to {files[0].parent}")
+    say(f"compact model written to {files[0].parent}"
+        + (f" ({len(models)} variants, model/family.json)" if len(models) > 1 else ""))
     return FitOutcome(models, files)
+
+
+def variant_config(config: Config, parameters: dict) -> Config:
+    """The config of one parameter set: the swept values applied, each with the type the
+    config gave it (sweep.h5 holds numbers as floats: 4.0 for a swept 4)."""
+    if not parameters:
+        return config
+    typed = {}
+    for key, value in parameters.items():
+        given = config.sweep.parameters.get(key, ())
+        typed[key] = next((v for v in given if v == value or (isinstance(v, (int, float)) and isinstance(
+            value, (int, float)) and float(v) == float(value))), value)
+    return with_overrides(config, typed)
 
 
 def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions: dict,
               sweep_path: str, overrides: list[str]) -> CompactModel:
     """Fit one rate table and return the model with its complete document."""
+    try:
+        return CompactModel.from_document(_fitted_document(table, config, sweep_config_hash, versions,
+                                                           sweep_path, overrides))
+    except ValidationError as err:  # e.g. a number that overflows: name it, one line
+        first = err.errors(include_url=False)[0]
+        where = ".".join(str(part) for part in first["loc"])
+        raise InputError(f"{sweep_path}: the fitted model is not valid ({where}: {first['msg']}); "
+                         "check the kinetics and the swept range") from None
+
+
+def _fitted_document(table: RateTable, config: Config, sweep_config_hash: str, versions: dict,
+                     sweep_path: str, overrides: list[str]) -> CompactModelDocument:
     kinetics = config.kinetics
     ambient = zero_bias_temperature(_boundary_temperatures(config))
     pinned = ambient is not None
@@ -125,7 +162,7 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
     model = CompactModel(kinetics, document_table, T0, branches, current, field, state=table.state)
     fit = Fit(T0=T0, T0_source="ambient" if pinned else "fitted", branches=branches, current=current,
               field=field, residuals=_residuals(model, table))
-    document = CompactModelDocument(
+    return CompactModelDocument(
         format=FORMAT,
         version=VERSION,
         source=Source(
@@ -143,7 +180,6 @@ def fit_table(table: RateTable, config: Config, sweep_config_hash: str, versions
         fit=fit,
         figures_of_merit=model.figures_of_merit(kinetics.target_delta),
     )
-    return CompactModel.from_document(document)
 
 
 def _boundary_temperatures(config: Config) -> list[float]:
@@ -230,11 +266,15 @@ def _summary(model: CompactModel) -> str:
     def ratio(value) -> str:
         return "n/a" if value is None else f"{value:.3g}"
 
+    def pair(name: str) -> str:
+        return " / ".join("not swept" if b is None else f"{getattr(b, name).value:.4g}" for b in (pos, neg))
+
+    missing = [name for name in ("positive", "negative") if getattr(fit.branches, name) is None]
     return (
         f"fit{' [' + label + ']' if label else ''}: {len(doc.table.voltage)} points; "
-        f"T0 = {fit.T0.value:.2f} K ({fit.T0_source}), R_th = {pos.R_th.value:.4g} / {neg.R_th.value:.4g} K/W "
-        f"rising by {pos.delta_R_th.value:.4g} / {neg.delta_R_th.value:.4g} K/W, "
-        f"beta = {pos.beta.value:.4g} / {neg.beta.value:.4g} K/A (+/-); "
+        f"T0 = {fit.T0.value:.2f} K ({fit.T0_source}), R_th = {pair('R_th')} K/W "
+        f"rising by {pair('delta_R_th')} K/W, "
+        f"beta = {pair('beta')} K/A (+/-); "
         f"max |dT| = {fit.residuals.max_abs_dT:.3g} K, "
         f"max |dI/I| = {fit.residuals.max_relative_current:.3g}, "
         f"max |dlog10 rate| = {fit.residuals.max_abs_dlog10_rate:.3g}\n"
@@ -242,29 +282,53 @@ def _summary(model: CompactModel) -> str:
         f"nonlinearity V/2 = {ratio(merit.nonlinearity_half_select.positive)} / "
         f"{ratio(merit.nonlinearity_half_select.negative)}, "
         f"T asymmetry = {ratio(merit.T_asymmetry.delta_T)} K"
+        + (f"\n  no {missing[0]} branch: the sweep has too few {missing[0]} points (the .va and aihwkit exports "
+           f"and the crossbar experiments need both polarities; sweep {missing[0]} voltages too)" if missing else "")
     )
 
 
 def _write_outputs(root: Path, models: list[CompactModel], config: Config) -> list[Path]:
-    model_dir = root / "model"
-    primary = models[0]
-    files = [
-        write_document(model_dir / "compact_model.json", primary.document),
-        write_csv(model_dir / "compact_model.csv", models),
-        *([] if primary.kinetics.moves_state else [write_verilog_a(model_dir / "compact_model.va", primary)]),
-        *([] if primary.kinetics.moves_state else write_subcircuit(model_dir, primary)),
-        write_aihwkit_device(model_dir / "aihwkit_device.py", primary, config.crossbar),
-        plot_compact_model(model_dir / "compact_model.png", primary),
-    ]
-    variants_dir = model_dir / "variants"
-    written = set()
-    for index, model in enumerate(models[1:], start=1):
-        path = write_document(variants_dir / f"compact_model_{index}.json", model.document)
-        written.add(path)
-        files.append(path)
-    if variants_dir.is_dir():
-        # Variants of an earlier fit of a different sweep would be mistaken for this one's.
-        for stale in variants_dir.glob("compact_model_*.json"):
-            if stale not in written:
-                stale.unlink()
+    """The primary model's files in ROOT/model/, every other variant's in
+    ROOT/variants/<name>/model/ (named by its swept values other than the device state, whose
+    models share one document); the family index; stale variants of an earlier fit removed."""
+    files = []
+    variants = []
+    for index, model in enumerate(models):
+        parameters = _variant(model)
+        name = variant_name(parameters)
+        variant = Variant(name, parameters, variant_root(root, name, index == 0), index == 0)
+        variant_crossbar = variant_config(config, parameters).crossbar
+        model_dir = variant.root / "model"
+        files += [write_document(model_dir / "compact_model.json", model.document)]
+        if index == 0:
+            files.append(write_csv(model_dir / "compact_model.csv", models))
+        both = len(model.branches.polarities) == 2  # a one-polarity fit has no device for circuits
+        files += [
+            *([write_verilog_a(model_dir / "compact_model.va", model)]
+              if both and not model.kinetics.moves_state else []),
+            *(write_subcircuit(model_dir, model) if both and not model.kinetics.moves_state else []),
+            *([write_aihwkit_device(model_dir / "aihwkit_device.py", model, variant_crossbar)] if both else []),
+            plot_compact_model(model_dir / "compact_model.png", model),
+        ]
+        variants.append(variant)
+    family = write_family(root, variants)
+    if family is not None:
+        files.append(family)
+    _remove_stale_variants(root, {v.name for v in variants[1:]})
     return files
+
+
+def _remove_stale_variants(root: Path, current: set[str]) -> None:
+    """Variants of an earlier fit of a different sweep would be mistaken for this one's."""
+    import shutil
+
+    directory = root / VARIANTS_DIR
+    if not directory.is_dir():
+        return
+    for stale in directory.iterdir():
+        if stale.name not in current and (stale / "model" / "compact_model.json").exists() and not stale.is_symlink():
+            shutil.rmtree(stale)
+    legacy = root / "model" / "variants"  # the layout before families: variants/compact_model_<i>.json
+    if legacy.is_dir():
+        for old in legacy.glob("compact_model_*.json"):
+            old.unlink()

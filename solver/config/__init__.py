@@ -138,8 +138,10 @@ def validate_config(data: Any, where: str = "config") -> Config:
 
 
 def _check_sweep_values(config: Config, merged: dict, where: str) -> None:
-    """Every swept value, applied alone, must give a valid config."""
-    base = {k: v for k, v in _plain(merged).items() if k != "sweep"}
+    """Every swept value, applied alone, must give a valid config. Paths resolve against the
+    validated config with its defaults (as the sweep applies them: solver.sweep.runner), so a
+    key the file leaves to its default (`thermal.bottom.temperature`, `mesh.size`) can be swept."""
+    base = {k: v for k, v in config_data(config).items() if k != "sweep"}
     for path, values in config.sweep.parameters.items():
         try:
             get_path(base, path)

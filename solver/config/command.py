@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+OUTPUT_HELP = "write DIR/config.yaml instead of printing the config"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")

@@ -49,13 +49,9 @@ class Material(Model):
         "electrical_conductivity", "thermal_conductivity", "seebeck", "heat_capacity", mode="before"
     )(number_as_constant)
 
-    @model_validator(mode="after")
-    def _positive_properties(self) -> Material:
-        for key in ("electrical_conductivity", "thermal_conductivity", "heat_capacity"):
-            law = getattr(self, key)
-            if law is not None and not law.is_positive():
-                raise ValueError(f"{key}: must be positive")
-        return self
+    # sigma, kappa and rho c_p must be positive over the temperatures a solve can reach; the
+    # range depends on the boundaries and the solver, so Config checks it (_cross_checks).
+    POSITIVE: ClassVar[tuple[str, ...]] = ("electrical_conductivity", "thermal_conductivity", "heat_capacity")
 
 
 class StateVariable(Model):
@@ -323,10 +319,19 @@ class Electrical(Model):
     @model_validator(mode="before")
     @classmethod
     def _defaults(cls, data: Any) -> Any:
-        if isinstance(data, dict) and "drive" not in data:
+        if not isinstance(data, dict):
+            return data
+        if "drive" not in data:
             data = dict(data)
             data.setdefault("top", {"voltage": 1.0})
             data.setdefault("bottom", {"voltage": 0.0})
+        for name, value in data.items():
+            # `--set electrical.top.current=1e-4` adds a current to the default voltage
+            # terminal: name what was given rather than the key the user never typed
+            if isinstance(value, dict) and "current" in value and value.keys() & {"voltage", "series_resistance"}:
+                raise ValueError(f"{name}: has both a voltage and a current; a terminal is {{voltage: V, "
+                                 f"series_resistance: Ohm}} or {{current: A}} (e.g. --set "
+                                 f"'electrical.{name}={{current: {value['current']}}}')")
         return data
 
     @model_validator(mode="after")
@@ -883,9 +888,27 @@ class Newton(Model):
 
 
 class Continuation(Model):
-    max_step: Positive = Field(default=0.25, description="largest voltage step [V] (or current [A])")
-    min_step: Positive = Field(default=1e-4, description="smallest step before giving up")
+    max_step: Optional[Positive] = Field(
+        default=None, description="largest step in the drive [V] at a voltage terminal, [A] at a current "
+                                  "terminal; default 0.25 V, or a quarter of the largest |current| solved")
+    min_step: Optional[Positive] = Field(
+        default=None, description="smallest step before giving up (V or A); default 1e-4 V, or 1e-4 x the "
+                                  "largest |current| solved")
+    max_solves: int = Field(default=1000, ge=1, le=1_000_000,
+                            description="Newton solves allowed on the way to one point (then no_convergence)")
+    max_temperature: Positive = Field(
+        default=1.0e4, description="ceiling [K]: a solved T_max above it ends the branch as `unphysical` "
+                                   "(far above any melting point)")
 
+    @model_validator(mode="after")
+    def _ordered_steps(self) -> Continuation:
+        if self.max_step is not None and self.min_step is not None and self.max_step < self.min_step:
+            raise ValueError(f"max_step: {self.max_step:g} is smaller than min_step {self.min_step:g}")
+        return self
+
+
+# Continuation steps at a voltage terminal when the config gives none: largest, smallest [V].
+VOLTAGE_STEPS = (0.25, 1e-4)
 
 PetscValue = Union[bool, int, float, str]
 
@@ -912,18 +935,20 @@ class Solver(Model):
     degree: Literal[1, 2] = Field(default=1, description="Lagrange degree of phi and T")
     newton: Newton = Field(default_factory=Newton, description="nonlinear tolerances")
     petsc: dict[str, PetscValue] = Field(
-        description="PETSc options (no leading '-'), e.g. snes_linesearch_type: bt; default: LU (MUMPS) for "
-        "the axisymmetric cell, GMRES with a fieldsplit (phi, T) preconditioner and BoomerAMG per field for "
-        "3D kinds (splits named phi and T)",
+        description="PETSc options of the solvers (snes_*, ksp_*, pc_*, mat_*, and fieldsplit_phi_* / "
+        "fieldsplit_T_* for the blocks of a fieldsplit preconditioner; no leading '-'), e.g. "
+        "snes_linesearch_type: bt; true is a flag; viewers print to the terminal only; default: LU (MUMPS) "
+        "for the axisymmetric cell, GMRES with a fieldsplit (phi, T) preconditioner and BoomerAMG per "
+        "field for 3D kinds",
         default_factory=lambda: dict(DIRECT_PETSC))
     continuation: Continuation = Field(default_factory=Continuation, description="steps in the drive")
 
     @field_validator("petsc")
     @classmethod
     def _check_petsc(cls, value: dict) -> dict:
-        for key in value:
-            if not key or key.startswith("-") or not key.replace("_", "").isalnum():
-                raise ValueError(f"{key!r}: PETSc option names are like ksp_type (no leading '-')")
+        from solver.fem.petsc_options import check_names_and_values  # no PETSc import: pure checks
+
+        check_names_and_values(value)
         return value
 
 
@@ -1064,7 +1089,33 @@ class Config(Model):
                         "is singular (it grows ~40% per mesh halving); use `mean`")
         if self.mesh.filament_size > self.mesh.size:
             raise ValueError("mesh.filament_size: larger than mesh.size")
+        low, high = self.reachable_temperatures()
+        for where, name in used:
+            for key in Material.POSITIVE:
+                law = getattr(self.materials[name], key)
+                if law is not None and not law.is_positive(low, high):
+                    raise ValueError(f"materials.{name}.{key}: must be positive from {low:g} to {high:g} K, "
+                                     f"the temperatures a solve can reach (used at {where})")
+        steps = self.solver.continuation
+        if isinstance(self.electrical.terminal, VoltageTerminal):
+            largest, smallest = steps.max_step or VOLTAGE_STEPS[0], steps.min_step or VOLTAGE_STEPS[1]
+            if largest < smallest:
+                raise ValueError(f"solver.continuation.max_step: {largest:g} V is smaller than min_step "
+                                 f"{smallest:g} V")
         return self
+
+    def reachable_temperatures(self) -> tuple[float, float]:
+        """[K] the range the solver evaluates the material laws over: from half the coldest
+        boundary, ambient or initial temperature (the continuation's predictor clamps
+        temperatures at half the previous minimum; Peltier cooling stays far above that) to
+        the continuation's ceiling, solver.continuation.max_temperature."""
+        temperatures = [self.thermal.initial_temperature]
+        for bc in self.thermal.boundaries.values():
+            if isinstance(bc, FixedTemperature):
+                temperatures.append(bc.temperature)
+            elif isinstance(bc, Convective):
+                temperatures.append(bc.ambient)
+        return 0.5 * min(temperatures), self.solver.continuation.max_temperature
 
     def scale_lengths(self) -> tuple[float, ...]:
         scale = self.length_scale

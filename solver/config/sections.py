@@ -50,6 +50,12 @@ STAGE_SECTIONS = {
 }
 
 
+# A transient sweep stores each train's switching (the kinetics' rate integrated over it), so
+# its points also depend on the kinetics.
+TRANSIENT_POINT = TRANSIENT + ("kinetics",)
+
+
 def solve_sections(kind: str) -> tuple[str, ...]:
-    """Sections that define one solved point of a study of `kind` (steady or transient)."""
-    return TRANSIENT if kind == "transient" else STEADY
+    """Sections that define one solved point of a study of `kind` (steady, or transient: a
+    pulse train with its switching)."""
+    return TRANSIENT_POINT if kind == "transient" else STEADY

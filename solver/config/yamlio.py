@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from solver.errors import ConfigError
+from solver.io import read_bounded
 
 MAX_FILE_BYTES = 1_000_000
 MAX_EXPANDED_NODES = 200_000
@@ -42,17 +43,48 @@ class _StrictLoader(yaml.SafeLoader):
 _StrictLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _StrictLoader.construct_mapping
 )
-# YAML 1.1 reads `60e-9` and `1.0e6` as strings (it wants a dot and a signed exponent);
-# physicists write them as numbers, so accept the YAML 1.2 float forms too.
+
+# Plain scalars are typed by the YAML 1.2 core schema, not PyYAML's YAML 1.1 rules: in YAML 1.1
+# `radius: 060` is octal 48, `1:00` is sexagesimal 60, `yes`/`on` are booleans and `2001-01-01`
+# is a date, all silently. Under the core schema those are 60, and strings that validation
+# then names. Floats keep the forms physicists write (`60e-9`, `1.0e6`, `.5`).
+_CORE_TAGS = ("tag:yaml.org,2002:bool", "tag:yaml.org,2002:int", "tag:yaml.org,2002:float",
+              "tag:yaml.org,2002:timestamp")
+_StrictLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag not in _CORE_TAGS]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"), list("tTfF"))
+_StrictLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int", re.compile(r"^(?:[-+]?[0-9]+|0o[0-7]+|0x[0-9a-fA-F]+)$"), list("-+0123456789"))
 _StrictLoader.add_implicit_resolver(
     "tag:yaml.org,2002:float",
-    re.compile(
-        r"""^(?:[-+]?[0-9][0-9_]*(?:\.[0-9_]*)?[eE][-+]?[0-9]+
-        |[-+]?\.[0-9_]+[eE][-+]?[0-9]+)$""",
-        re.X,
-    ),
-    list("-+0123456789."),
-)
+    re.compile(r"""^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?
+    |[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$""", re.X),
+    list("-+0123456789."))
+
+
+def _core_int(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int:
+    text = loader.construct_scalar(node)
+    if text.startswith("0o"):
+        return int(text[2:], 8)
+    if text.startswith("0x"):
+        return int(text[2:], 16)
+    return int(text, 10)  # leading zeros are decimal in YAML 1.2
+
+
+def _core_float(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> float:
+    text = loader.construct_scalar(node).lower()
+    if text.endswith(".inf"):
+        return float("-inf") if text.startswith("-") else float("inf")
+    if text == ".nan":
+        return float("nan")
+    return float(text)
+
+
+_StrictLoader.add_constructor("tag:yaml.org,2002:int", _core_int)
+_StrictLoader.add_constructor("tag:yaml.org,2002:float", _core_float)
 
 
 def _expanded_size(root: Any) -> int:
@@ -117,20 +149,7 @@ def parse_yaml(text: str, where: str = "<text>") -> Any:
 
 def read_yaml_file(path: str | Path) -> Any:
     """Read and parse a YAML file with the limits above."""
-    path = Path(path)
-    try:
-        if path.is_dir():
-            raise ConfigError(f"{path}: is a directory, not a config file")
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ConfigError(f"{path}: larger than {MAX_FILE_BYTES} bytes; not a config file")
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such file") from None
-    except PermissionError:
-        raise ConfigError(f"{path}: permission denied") from None
-    except OSError as err:
-        raise ConfigError(f"{path}: cannot read ({err.strerror})") from None
+    raw = read_bounded(path, MAX_FILE_BYTES, "a config file", ConfigError)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:

@@ -77,7 +77,8 @@ def header(kind: str, inputs: Inputs) -> dict:
         "format": f"filatherm-crossbar-{kind}",
         "version": 1,
         "source": {"compact_model": str(inputs.model_path), "config_name": source.config_name,
-                   "config_hash": source.config_hash, "parameters": source.parameters},
+                   "config_hash": source.config_hash, "parameters": source.parameters,
+                   "model_digest": inputs.model_digest, "run": inputs.run},
         "crossbar": inputs.config.crossbar.model_dump(mode="json"),
     }
 

@@ -8,10 +8,12 @@ otherwise the file's own directory.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import uuid
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Optional
 
+from solver.compact.family import file_digest
 from solver.compact.model import CompactModel
 from solver.compact.stored_config import stored_config
 from solver.config import Config
@@ -25,6 +27,8 @@ class Inputs:
     model_path: Path
     config: Config
     root: Path  # where results are written
+    model_digest: str = ""  # of the compact_model.json file: which exact model the results are of
+    run: str = field(default_factory=lambda: uuid.uuid4().hex[:12])  # shared by the files of one run
 
 
 def load_inputs(results: str | Path, output: Optional[str | Path], overrides: Iterable[str],
@@ -43,6 +47,10 @@ def load_inputs(results: str | Path, output: Optional[str | Path], overrides: It
     if not model_path.is_file():
         raise InputError(f"{model_path}: no compact model (run `filatherm fit {results}` first)")
     model = CompactModel.load(model_path)
+    missing = [name for name in ("positive", "negative") if name not in model.branches.polarities]
+    if missing:
+        raise InputError(f"{model_path}: the compact model has no {missing[0]} branch (its sweep had too few "
+                         f"{missing[0]} points); the crossbar writes with both polarities: sweep both")
     config = stored_config(model.document.source.config, overrides, f"{model_path}: source.config",
                            CROSSBAR, current)
-    return Inputs(model, model_path, config, Path(output) if output else default_root)
+    return Inputs(model, model_path, config, Path(output) if output else default_root, file_digest(model_path))

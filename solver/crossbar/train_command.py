@@ -26,6 +26,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="design maps: accuracy vs half-select ratio k, its asymmetry and the device spread, "
                              "per algorithm -> train/map.json")
 
+OUTPUT_HELP = "write DIR/train/ instead of RESULTS_DIR/train/"
+
 
 def run(args: argparse.Namespace) -> int:
     from solver.cli import say
@@ -46,6 +48,8 @@ def run(args: argparse.Namespace) -> int:
         from solver.crossbar.training_run import run_training
 
         chosen.append(run_training)
-    for function in chosen:
-        function(args.results, args.output, args.set or (), args.force, talk)
+    from solver.crossbar.family_runs import run_for_family
+
+    for function in chosen:  # for every variant of a family (solver.crossbar.family_runs)
+        run_for_family(function, args.results, args.output, args.set or (), args.force, talk)
     return 0

@@ -114,7 +114,7 @@ def heated_rate_ratio(model: CompactModel, voltage, delta_T) -> np.ndarray:
 
     def rate(temperature):
         field = activated(law.scale.value, law.activation_energy.value, model.T0, v, temperature)
-        return model.kinetics.rate(temperature, field)
+        return model.kinetics.rate(temperature, field, model.state, np.sign(v))
 
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         ratio = rate(model.temperature(v, delta_T)) / rate(model.temperature(v))

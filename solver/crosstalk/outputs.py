@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from solver.compact.family import file_digest
 from solver.config import config_data
 from solver.crossbar.array import SCHEMES
 from solver.crosstalk.disturbance import disturbance_with_heating
@@ -69,7 +70,7 @@ def document(result: CrosstalkResult, model_path: Path) -> dict:
     tile = config.geometry.tile
     return {
         "format": FORMAT, "version": VERSION,
-        "source": {"compact_model": str(model_path), "config_name": config.name},
+        "source": {"compact_model": str(model_path), "model_digest": file_digest(model_path), "config_name": config.name},
         "scheme": config.crossbar.scheme, "half_select_fraction": SCHEMES[config.crossbar.scheme],
         "polarity": settings.polarity, "voltage": result.voltage,
         "probe": model.kinetics.probe, "statistic": model.kinetics.statistic,

@@ -208,7 +208,8 @@ def case_summary(case: CaseResult, coupling: Optional[Coupling], model: CompactM
            "voltage": case.case.cell_voltages().tolist()}
     if not case.converged:
         return out
-    rate = np.asarray(model.kinetics.rate(case.T_probe, case.E_probe))
+    polarity = np.sign(case.case.cell_voltages())
+    rate = np.asarray(model.kinetics.rate(case.T_probe, case.E_probe, model.state, polarity))
     out.update({"T_max": case.T_max, "T_probe": case.T_probe.tolist(), "T_probe_max": case.T_probe_max.tolist(),
                 "E_probe": case.E_probe.tolist(), "power": case.power.tolist(), "rate": rate.tolist(),
                 "line_currents": case.line_currents})
@@ -220,7 +221,7 @@ def case_summary(case: CaseResult, coupling: Optional[Coupling], model: CompactM
         # a lower bound: the same heat on the tile cell's own temperature and field, without the
         # rise of its own power that the compact model's feedback adds
         with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-            own = rate / np.asarray(model.kinetics.rate(case.T_probe - heating, case.E_probe))
+            own = rate / np.asarray(model.kinetics.rate(case.T_probe - heating, case.E_probe, model.state, polarity))
         out["rate_increase_tile"] = np.where(case.case.cell_voltages() == 0, 1.0, own).tolist()
     return out
 

@@ -3,14 +3,26 @@
 from __future__ import annotations
 
 import argparse
+import math
+
+
+def finite_number(text: str) -> float:
+    """An argument that must be a finite number (NaN or infinity would never converge)."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
     drive = parser.add_mutually_exclusive_group()
-    drive.add_argument("--voltage", type=float, metavar="V",
+    drive.add_argument("--voltage", type=finite_number, metavar="V",
                        help="applied voltage [V] (default: the driven terminal's voltage, or the pulse amplitude)")
-    drive.add_argument("--current", type=float, metavar="A", help="terminal current [A] (current terminal)")
+    drive.add_argument("--current", type=finite_number, metavar="A", help="terminal current [A] (current terminal)")
     parser.add_argument("--error-estimate", action="store_true",
                         help="also solve on a coarser and a finer mesh (sizes x2, /2) and report every "
                              "quantity's Richardson limit and the error of its value (steady solves)")
@@ -73,6 +85,7 @@ def run(args: argparse.Namespace) -> int:
         say("discretisation error (Richardson, meshes x2 and /2):", args.quiet)
         for line in error_lines(estimates, lambda key: quantities.describe(key).unit):
             say(line, args.quiet)
-    say(f"wrote {out / 'qoi.json'} and {out / 'fields.xdmf'}", args.quiet)
+    fields = out / "fields.xdmf"
+    say(f"wrote {out / 'qoi.json'}" + (f" and {fields}" if record["converged"] else ""), args.quiet)
     return 0 if record["converged"] else 1
 

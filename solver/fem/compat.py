@@ -21,6 +21,18 @@ VERSION = tuple(int(p) for p in dolfinx.__version__.split(".")[:2])
 HAS_BASIX_UFL = VERSION >= (0, 7)
 
 
+def _snes_diverged_nonfinite():
+    """SNES's reason for a NaN/Inf residual norm: DIVERGED_FNORM_NAN through PETSc 3.22
+    (DOLFINx 0.5 and 0.9 here), DIVERGED_FUNCTION_NANORINF in PETSc 3.25 (DOLFINx 0.11)."""
+    from petsc4py import PETSc
+
+    reasons = PETSc.SNES.ConvergedReason
+    return getattr(reasons, "DIVERGED_FNORM_NAN", None) or reasons.DIVERGED_FUNCTION_NANORINF
+
+
+SNES_DIVERGED_NONFINITE = _snes_diverged_nonfinite()
+
+
 def configure() -> None:
     """Process-wide settings for running filatherm's FEM: called by the CLI before a verb that
     solves and by the test suite, never on import (a library must not change its host's

@@ -6,6 +6,12 @@ A solve at a new drive starts from a predictor built from the converged states b
 slope in the drive blows up as the step shrinks is thermal runaway (the steady state ceases to
 exist), reported as `runaway` with the last converged drive; otherwise `diverged` (non-finite
 or unphysical iterates) or `no_convergence`.
+
+Two bounds keep any drive finite in time: a converged T_max above the ceiling
+(solver.continuation.max_temperature, far above any melting point) ends the continuation as
+`unphysical`, and a budget of Newton solves per point (max_solves) as `no_convergence`.
+Steps are in the drive's unit: volts at a voltage terminal, amperes at a current terminal,
+where the default steps scale with the largest current asked for (see `step_limits`).
 """
 
 from __future__ import annotations
@@ -14,9 +20,27 @@ import math
 from dataclasses import dataclass, field
 from typing import Optional
 
+from solver.config.schema import VOLTAGE_STEPS
 from solver.fem.problem import ElectroThermalProblem, State
 
 RUNAWAY_SLOPE_RATIO = 4.0  # local dT/dV over the branch's mean slope that marks a fold
+# Default steps at a current terminal, as fractions of the largest |current| of the solve or
+# branch: the same fractions of the drive as 0.25 V and 1e-4 V are of a 1 V write.
+CURRENT_STEP_FRACTIONS = (0.25, 1e-4)
+
+
+def step_limits(settings, current_mode: bool, largest_drive: float) -> tuple[float, float]:
+    """(max_step, min_step) in the drive's unit: the config's (solver.continuation), else the
+    defaults: 0.25 V and 1e-4 V at a voltage terminal; a quarter and 1e-4 of the largest
+    |current| at a current terminal (a step of 0.25 A would jump far past any cell's current)."""
+    if current_mode:
+        scale = abs(largest_drive) if largest_drive else 1.0
+        defaults = (CURRENT_STEP_FRACTIONS[0] * scale, CURRENT_STEP_FRACTIONS[1] * scale)
+    else:
+        defaults = VOLTAGE_STEPS
+    largest = settings.max_step if settings.max_step is not None else defaults[0]
+    smallest = settings.min_step if settings.min_step is not None else defaults[1]
+    return largest, min(smallest, largest)
 
 
 @dataclass
@@ -29,7 +53,7 @@ class Converged:
 
 @dataclass
 class StepResult:
-    status: str  # ok | runaway | diverged | no_convergence
+    status: str  # ok | runaway | unphysical | diverged | no_convergence
     drive: float
     iterations: int  # Newton iterations of the final solve at the target (or the last attempt)
     total_iterations: int
@@ -47,6 +71,8 @@ class Continuation:
     problem: ElectroThermalProblem
     max_step: float
     min_step: float
+    max_solves: int = 1000
+    max_temperature: float = math.inf
     history: list[Converged] = field(default_factory=list)
 
     def reset(self) -> None:
@@ -105,13 +131,19 @@ class Continuation:
             total, solves = total + result.iterations, solves + 1
             if result.converged:
                 self._accept(trial, result.iterations)
+                if self.history[-1].T_max > self.max_temperature:
+                    return self._unphysical(target, result.iterations, total, solves)
                 if trial == target:
                     return StepResult("ok", target, result.iterations, total, solves, target)
                 if result.iterations <= 4:
                     step = min(2 * step, self.max_step)
+                if solves >= self.max_solves:
+                    return self._over_budget(target, result.iterations, total, solves)
                 continue
             saw_nan = saw_nan or result.nonfinite
             self.problem.restore(self.history[-1].state)
+            if solves >= self.max_solves:
+                return self._over_budget(target, result.iterations, total, solves)
             step /= 2
             if step < self.min_step:
                 status = self._classify(saw_nan)
@@ -123,6 +155,22 @@ class Continuation:
                     "no_convergence": f"Newton failed beyond {last_drive:.6g} ({result.reason})",
                 }[status]
                 return StepResult(status, target, result.iterations, total, solves, last_drive, reason)
+
+    def _unphysical(self, target: float, iterations: int, total: int, solves: int) -> StepResult:
+        """T_max rose above the ceiling: no physical steady state (the cell would have molten)."""
+        above = self.history.pop()
+        last = self.history[-1]
+        self.problem.restore(last.state)
+        reason = (f"T_max {above.T_max:.4g} K at {above.drive:.6g} is above the ceiling of "
+                  f"{self.max_temperature:g} K (solver.continuation.max_temperature): no physical steady state")
+        return StepResult("unphysical", target, iterations, total, solves, last.drive, reason)
+
+    def _over_budget(self, target: float, iterations: int, total: int, solves: int) -> StepResult:
+        last = self.history[-1]
+        self.problem.restore(last.state)
+        reason = (f"gave up after {solves} Newton solves between {last.drive:.6g} and {target:.6g} "
+                  "(solver.continuation.max_solves)")
+        return StepResult("no_convergence", target, iterations, total, solves, last.drive, reason)
 
     def _predict(self, drive: float) -> None:
         """Secant extrapolation of the last two converged states to `drive`."""

@@ -30,7 +30,9 @@ from typing import Callable, Protocol
 import numpy as np
 from petsc4py import PETSc
 
+from solver.errors import InputError
 from solver.fem import compat
+from solver.fem.petsc_options import SPLITS, check_read, check_setup, petsc_strings, rejected
 
 _instances = itertools.count()
 CHORD_CONTRACTION = 0.3  # a reused Jacobian must shrink the update at least this fast
@@ -100,16 +102,26 @@ class BorderedNewton:
         defaults = {"snes_type": "newtonls", "snes_linesearch_type": "bt",
                     "ksp_type": "preonly", "pc_type": "lu",
                     "pc_factor_mat_solver_type": "mumps", "snes_max_it": max_it}
-        for key, value in {**defaults, **petsc_options}.items():
+        values = petsc_strings({**defaults, **petsc_options})
+        for key, value in values.items():
             options[prefix + key] = value
-        self._option_keys = [prefix + key for key in {**defaults, **petsc_options}]
+        self._option_keys = [prefix + key for key in values]
+        self._split_index_sets = []
         self.snes.setFunction(self._residual, self.F)
         self.snes.setJacobian(self._jacobian, self.A)
         self.snes.setConvergenceTest(self._converged)
         self.snes.setLineSearchPreCheck(self._record_direction)
-        self.snes.setFromOptions()
+        try:
+            self.snes.setFromOptions()
+            check_setup(prefix)  # before check_read: it reads a fieldsplit's block options
+            check_read(petsc_options, prefix)
+        except PETSc.Error as err:
+            self.destroy()
+            raise rejected(err, prefix) from None
+        except InputError:
+            self.destroy()
+            raise
         self.snes.setTolerances(max_it=max_it)
-        self._split_index_sets = []
         pc = self.snes.getKSP().getPC()
         if pc.getType() == PETSc.PC.Type.FIELDSPLIT:
             self._set_field_splits(pc)
@@ -157,7 +169,7 @@ class BorderedNewton:
         numbering: the augmented matrix's rows on a rank are its DOLFINx-owned dofs (plus N)."""
         start = self.u.function_space.dofmap.index_map.local_range[0]
         splits = []
-        for name in ("phi", "T"):
+        for name in SPLITS:
             rows = start + np.sort(self.field_dofs[name]).astype(np.int64)
             if name == "phi" and self.owns_scalar:
                 rows = np.append(rows, self.n_global)
@@ -228,7 +240,7 @@ class BorderedNewton:
     def _converged(self, snes, it, norms):
         xnorm, ynorm, fnorm = norms
         if not np.isfinite(fnorm):
-            return PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
+            return compat.SNES_DIVERGED_NONFINITE
         if it == 0:
             self._last_size = np.inf
             return 0
@@ -305,7 +317,7 @@ class BorderedNewton:
             # error state that every later solve would inherit: start it afresh.
             self.snes.getKSP().reset()
             self._have_jacobian = False
-        nonfinite = self._nonfinite or reason == PETSc.SNES.ConvergedReason.DIVERGED_FNORM_NAN
+        nonfinite = self._nonfinite or reason == compat.SNES_DIVERGED_NONFINITE
         return NewtonResult(reason > 0, self.snes.getIterationNumber(), _reason_name(reason),
                             nonfinite and reason <= 0)
 

@@ -23,6 +23,7 @@ import numpy as np
 
 from solver.config.schema import Config, Layer
 from solver.errors import FilathermError, InputError
+from solver.limits import check_mesh_size
 
 BOUNDARY_NAMES = ("bottom", "top", "outer", "axis")
 
@@ -219,7 +220,9 @@ def _size_fields(gmsh, config: Config, filament_surfaces: list[int]) -> None:
 
 
 def generate(config: Config, gmsh) -> CellModel:
-    """Build the model and mesh it (2D, optionally second order)."""
+    """Build the model and mesh it (2D, optionally second order); a mesh estimated beyond
+    solver.limits.MAX_CELLS is refused before gmsh starts."""
+    check_mesh_size(config)
     model = build_cell_model(config, gmsh)
     try:
         gmsh.model.mesh.generate(2)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+OUTPUT_HELP = "write DIR/<name>.msh, .xdmf, .json instead of meshes/<name>.*"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("config", metavar="CONFIG", help="YAML config file")
@@ -14,7 +16,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     from mpi4py import MPI
 
-    from solver.cli import load_config_from_args, say
+    from solver.cli import load_config_from_args, refuse_overwrite, say
     from solver.fem.mesh import build_mesh, mesh_summary, write_mesh_files
     from solver.io import ensure_dir
 
@@ -26,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
                          f"{config.geometry.kind} mesh in ParaView")
     out_dir = ensure_dir(Path(args.output) if args.output else Path("meshes"))
     stem = out_dir / config.name
+    refuse_overwrite(stem.with_suffix(".msh"), args.force)
     comm = MPI.COMM_WORLD
     cell_mesh = build_mesh(config, comm, msh_path=stem.with_suffix(".msh"), keep_plot_data=args.plot)
     summary = mesh_summary(cell_mesh, config)

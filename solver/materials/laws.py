@@ -103,8 +103,9 @@ class PropertyLaw(TaggedModel):
         """The property at temperature T."""
         raise NotImplementedError
 
-    def is_positive(self) -> bool:
-        """Whether the law can only give positive values (for sigma, kappa and heat capacity)."""
+    def is_positive(self, T_min: float, T_max: float) -> bool:
+        """Whether the law is positive at every temperature from T_min to T_max [K] (sigma,
+        kappa and heat capacity must be: the equations divide by them)."""
         raise NotImplementedError
 
     def uses_state(self) -> bool:
@@ -136,7 +137,7 @@ class ConstantLaw(PropertyLaw):
     def at(self, T, ctx):
         return ctx.number(self.value) + 0 * T
 
-    def is_positive(self) -> bool:
+    def is_positive(self, T_min: float, T_max: float) -> bool:
         return self.value > 0
 
 
@@ -153,8 +154,9 @@ class MetallicLaw(PropertyLaw):
         n = ctx.number
         return n(self.value) / (1 + n(self.alpha) * (T - n(self.T_ref)))
 
-    def is_positive(self) -> bool:
-        return self.value > 0
+    def is_positive(self, T_min: float, T_max: float) -> bool:
+        # alpha >= 0: the denominator is smallest at T_min, where it must stay positive
+        return self.value > 0 and 1 + self.alpha * (T_min - self.T_ref) > 0
 
 
 @register_law
@@ -170,7 +172,7 @@ class ArrheniusLaw(PropertyLaw):
         n = ctx.number
         return n(self.value) * ctx.ops.exp(-n(self.activation_energy) / BOLTZMANN_EV * (1 / T - 1 / n(self.T_ref)))
 
-    def is_positive(self) -> bool:
+    def is_positive(self, T_min: float, T_max: float) -> bool:
         return self.value > 0
 
 
@@ -187,7 +189,7 @@ class PowerLaw(PropertyLaw):
         n = ctx.number
         return n(self.value) * (T / n(self.T_ref)) ** n(self.exponent)
 
-    def is_positive(self) -> bool:
+    def is_positive(self, T_min: float, T_max: float) -> bool:
         return self.value > 0
 
 
@@ -217,8 +219,8 @@ class TableLaw(PropertyLaw):
             result = result + (v1 - v0) / (t1 - t0) * (clamped - t0)
         return result
 
-    def is_positive(self) -> bool:
-        return all(v > 0 for v in self.value)
+    def is_positive(self, T_min: float, T_max: float) -> bool:
+        return all(v > 0 for v in self.value)  # linear between positive values, constant beyond
 
 
 @register_law
@@ -235,8 +237,8 @@ class WiedemannFranzLaw(PropertyLaw):
             raise ValueError("wiedemann_franz needs the electrical conductivity")
         return ctx.number(self.lorenz) * ctx.sigma(T) * T + ctx.number(self.phonon)
 
-    def is_positive(self) -> bool:
-        return True
+    def is_positive(self, T_min: float, T_max: float) -> bool:
+        return True  # lorenz > 0, phonon >= 0, and sigma is checked positive itself
 
 
 # sinh(x)/x is taken at most at x = X_CAP (a conductance enhancement of 1e128): beyond it an
@@ -276,7 +278,7 @@ class HoppingLaw(PropertyLaw):
             * ctx.ops.exp(-Ea * q / (k * T))
         return low_field * _sinh_over_x(x_squared, ctx)
 
-    def is_positive(self) -> bool:
+    def is_positive(self, T_min: float, T_max: float) -> bool:
         return all(not isinstance(v, float) or v > 0 for v in (self.carrier_density, self.hop_distance))
 
 
@@ -300,7 +302,7 @@ class PooleFrenkelLaw(PropertyLaw):
         lowering = ctx.ops.sqrt(n(ELEMENTARY_CHARGE / (np.pi * VACUUM_PERMITTIVITY * self.relative_permittivity))) * field
         return n(self.value) * ctx.ops.exp(-(n(self.activation_energy) - lowering) / (n(BOLTZMANN_EV) * T))
 
-    def is_positive(self) -> bool:
+    def is_positive(self, T_min: float, T_max: float) -> bool:
         return True
 
 

@@ -1,7 +1,11 @@
 """`filatherm report RESULTS_DIR` -> RESULTS_DIR/report/: figures and summary.md.
 
 Reads what the stages wrote (sweep.h5, model/, pulse/, write/, crossbar/, train/, the
-pipeline's stage log); a stage that has not run yet is listed as missing, not invented.
+pipeline's stage log); a stage that has not run yet is listed as missing, not invented, and a
+file from another run is listed as stale, not mixed in (solver.report.family). A parameter
+sweep is shown as a family: every variant in the figures and in a table.
+
+An existing summary.md is replaced only with `force` (it may carry hand edits).
 """
 
 from __future__ import annotations
@@ -26,18 +30,29 @@ def _load_config(results: Path):
 
 
 def build_report(results: Path, output: Optional[Path] = None, say: Callable[[str], None] = print,
-                 stage_log: Optional[dict] = None) -> Path:
+                 stage_log: Optional[dict] = None, force: bool = True) -> Path:
     from solver.errors import InputError
     from solver.io import ensure_dir, write_text_atomic
+    from solver.report.family import checked_result, family_rates, family_trends, load_family
 
     if not (results / "sweep.h5").exists():
         raise InputError(f"{results}: no sweep.h5 (run `filatherm run` or `filatherm sweep` first)")
     out = ensure_dir((output or results) / "report")
-    config, table = _load_config(results)
+    if (out / "summary.md").exists() and not force:
+        raise InputError(f"{out / 'summary.md'}: exists; use --force to overwrite it")
+    base, table = _load_config(results)
     sweep = table.columns
     made: dict[str, Path] = {}
     missing: list[str] = []
-    probe = config.kinetics.probe if config.kinetics else next(iter(config.probes), None)
+    probe = base.kinetics.probe if base.kinetics else next(iter(base.probes), None)
+    if table.study == "transient":
+        made["Pulse peaks"] = figures.pulse_peaks(out / "pulse_peaks.png", sweep, probe)
+        write_text_atomic(out / "summary.md", transient_summary(base, table, made))
+        say(f"report: {len(made)} figures (a transient sweep)")
+        return out
+    family = load_family(results, table.config_hash, missing)
+    primary = family.primary
+    config = _variant_config(base, primary.variant.parameters)
 
     mesh_png = out / "mesh.png"
     if not mesh_png.exists() and not config.geometry.is_3d:  # the figure draws the (r, z) section
@@ -46,18 +61,25 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
         made["Mesh and regions"] = mesh_png
     made["I-V and T-V"] = figures.iv_and_temperature(out / "iv_tv.png", sweep, probe)
 
-    model = _optional_json(results / "model" / "compact_model.json", missing, "compact model (fit)")
+    model = primary.model
     write_voltages = {}
     if model:
         write_voltages = {k: v for k, v in model["figures_of_merit"]["V_write"].items() if v is not None}
-        made["Switching rate"] = figures.switching_rate(
-            out / "rate.png", model["table"], write_voltages, model["figures_of_merit"]["target_delta"],
-            model["kinetics"]["pulse_width"])
+        if len(family.variants) > 1:
+            made["Switching rate"] = family_rates(out / "rate.png", family)
+            made["Write voltage and half-select ratio per variant"] = family_trends(out / "family.png", family,
+                                                                                    config.units)
+        else:
+            made["Switching rate"] = figures.switching_rate(
+                out / "rate.png", model["table"], write_voltages, model["figures_of_merit"]["target_delta"],
+                model["kinetics"]["pulse_width"])
+    write_points = {p: checked_result(results / "write" / p / "qoi.json", primary.variant.model_path, family.stale)
+                    for p in ("positive", "negative")}
 
     fields = {}
     for polarity in ("positive", "negative"):
         npz = results / "write" / polarity / "temperature.npz"
-        if npz.exists():
+        if npz.exists() and write_points[polarity] is not None:
             with np.load(npz) as data:
                 fields[polarity] = {k: data[k] for k in data.files}
                 fields[polarity]["outlines"] = _outlines(config)
@@ -69,7 +91,9 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     else:
         missing.append("temperature field at V_write (write/)")
 
-    pulse = _optional_json(results / "pulse" / "qoi.json", missing, "pulse transient (pulse/)")
+    pulse = checked_result(results / "pulse" / "qoi.json", primary.variant.model_path, family.stale)
+    if pulse is None:
+        missing.append("pulse transient (pulse/)")
     if pulse and (results / "pulse" / "series.csv").exists():
         made["Pulse transient"] = figures.pulse_transient(
             out / "pulse.png", figures.read_series_csv(results / "pulse" / "series.csv"), probe)
@@ -80,15 +104,15 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
         from solver.compact.pulses import PulseResponse
 
         made["Pulse response of the device state"] = plot_pulses(out / "pulses.png", PulseResponse.from_data(pulses))
-    disturbance = _optional_json(results / "crossbar" / "disturbance.json", missing, "disturbance (crossbar/)")
+    disturbance = primary.disturbance
     if disturbance:
         made["Disturbance"] = figures.disturbance(out / "disturbance.png", disturbance)
-    training = _optional_json(results / "train" / "training.json", missing, "training (train/)")
+    training = primary.training
     if training:
         made["Training"] = figures.training_curves(out / "training.png", training)
     # Made on request (`filatherm train --compare`, `--map`), so never listed as missing.
-    comparison = _optional_json(results / "train" / "compare.json", [], "")
-    design_map = _optional_json(results / "train" / "map.json", [], "")
+    comparison = checked_result(results / "train" / "compare.json", primary.variant.model_path, family.stale)
+    design_map = checked_result(results / "train" / "map.json", primary.variant.model_path, family.stale)
     if comparison:
         from solver.crossbar.plots import plot_comparison
 
@@ -100,21 +124,56 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
 
         made["Design map"] = plot_design_map(out / "design_map.png", design_map, "training")
 
-    crosstalk = _optional_json(results / "crosstalk" / "crosstalk.json", [], "")  # only when a tile was solved
+    # only when a tile was solved with this compact model (crosstalk.json is beside it by default)
+    crosstalk = checked_result(results / "crosstalk" / "crosstalk.json", primary.variant.model_path, family.stale)
     if crosstalk:
         from solver.crosstalk.plots import plot_crosstalk
 
         made["Thermal crosstalk"] = plot_crosstalk(out / "crosstalk.png", crosstalk)
 
-    write_points = {p: _optional_json(results / "write" / p / "qoi.json", [], "") for p in ("positive", "negative")}
-    crossbar_summary = _optional_json(results / "crossbar" / "summary.json", [], "")
+    crossbar_summary = primary.crossbar_summary
     mesh_error = _optional_json(results / "model" / "mesh_error.json", [], "")  # `sweep.error_estimate`
     text = summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary,
                             training, made, missing, stage_log or _optional_json(results / "pipeline.json", [], ""),
-                            comparison, design_map, pulses, mesh_error, crosstalk)
+                            comparison, design_map, family=family, pulses=pulses, mesh_error=mesh_error,
+                            crosstalk=crosstalk)
     write_text_atomic(out / "summary.md", text)
-    say(f"report: {len(made)} figures, {len(missing)} missing parts")
+    say(f"report: {len(made)} figures, {len(missing)} missing parts"
+        + (f", {len(family.stale)} stale parts left out" if family.stale else ""))
     return out
+
+
+def _variant_config(config, parameters: dict):
+    from solver.compact.workflow import variant_config
+
+    return variant_config(config, parameters)
+
+
+def transient_summary(config, table, made: dict[str, Path]) -> str:
+    """summary.md of a transient sweep: one row per pulse train with its peaks."""
+    columns = table.columns
+    lines = [f"# filatherm report: {config.name} (transient sweep)", "",
+             f"{len(table)} pulse trains, {int(np.count_nonzero(columns['status'] != 'ok'))} failed.", "",
+             "| " + " | ".join(["amplitude [V]"] + [f"{p} [{_unit(p)}]" for p in table.parameter_names]
+                                + ["peak T_max [K]", "energy [J]", "switching per pulse [1]", "status"]) + " |",
+             "|" + "---|" * (5 + len(table.parameter_names))]
+    for i in range(len(table)):
+        cells = [_num(columns["pulse_amplitude"][i], "+.4g")]
+        cells += [str(columns[f"parameters/{p}"][i]) for p in table.parameter_names]
+        cells += [_num(columns["peak_T_max"][i], ".1f"), _num(columns["energy_in"][i], ".3g"),
+                  _num(columns.get("switching_per_pulse", [math.nan] * len(table))[i], ".3g"),
+                  str(columns["status"][i])]
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "## Figures", ""]
+    for title, path in made.items():
+        lines += [f"### {title}", "", f"![{title}]({path.name})", ""]
+    return "\n".join(lines) + "\n"
+
+
+def _unit(parameter: str) -> str:
+    from solver.quantities import parameter_unit
+
+    return parameter_unit(parameter)
 
 
 def _optional_json(path: Path, missing: list, what: str) -> Optional[dict]:
@@ -232,16 +291,26 @@ def _crosstalk_lines(crosstalk: dict) -> list[str]:
 def summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary, training,
                      made: dict[str, Path], missing: list[str], stage_log: Optional[dict],
                      comparison: Optional[dict] = None, design_map: Optional[dict] = None,
-                     pulses: Optional[dict] = None, mesh_error: Optional[dict] = None,
+                     family=None, pulses: Optional[dict] = None, mesh_error: Optional[dict] = None,
                      crosstalk: Optional[dict] = None) -> str:
+    from solver.report.family import variants_table
+
     lines = [f"# filatherm report: {config.name}", ""]
     layers = " / ".join(f"{layer.material} {layer.thickness:g}" + (" + filament" if layer.filament else "")
                         for layer in config.geometry.layers)
     extent = (f"radius {config.geometry.radius:g} {config.units}" if config.geometry.kind != "tile"
               else f"{config.geometry.tile.rows}x{config.geometry.tile.cols} tile at pitch "
                    f"{config.geometry.tile.pitch:g} {config.units}")
-    lines += [f"Cell (bottom to top, {config.units}): {layers}; {config.geometry.kind}, {extent}.",
-              f"Sweep: {len(table)} points, {int(np.count_nonzero(table['status'] != 'ok'))} failed.", ""]
+    several = family is not None and len(family.variants) > 1
+    which = f" (the primary variant, {family.primary.variant.label})" if several else ""
+    lines += [f"Cell (bottom to top, {config.units}){which}: {layers}; {config.geometry.kind}, {extent}.",
+              f"Sweep: {len(table)} points, {int(np.count_nonzero(table['status'] != 'ok'))} failed"
+              + (f", {len(family.variants)} variants: "
+                 + "; ".join(v.variant.label for v in family.variants) if several else "") + ".", ""]
+    if several:
+        lines += variants_table(family, _num)
+        lines += [f"The key numbers, fields, pulse, disturbance and training below are of the primary variant "
+                  f"({family.primary.variant.label}).", ""]
     lines += ["## Key numbers", "", "| quantity | +V | -V |", "|---|---|---|"]
 
     def row(name: str, positive, negative, fmt: str = ".4g", error: Optional[str] = None) -> None:
@@ -271,7 +340,7 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
         branches = fit["branches"]
 
         def fitted(key: str):
-            return [(branches[p].get(key) or {}).get("value") for p in ("positive", "negative")]
+            return [((branches.get(p) or {}).get(key) or {}).get("value") for p in ("positive", "negative")]
 
         row("R_th at low power [K/W]", *fitted("R_th"), ".4g")
         row("R_th rise at high power [K/W]", *fitted("delta_R_th"), ".4g")
@@ -293,11 +362,13 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
     if model and model.get("states"):
         lines += _state_section(model, pulses, crossbar_summary)
     if pulse:
-        peaks = pulse.get("peaks", {})
+        switching = pulse.get("switching")
         lines += ["", "## Pulse", "",
                   f"One {_num((pulse.get('pulse_width') or math.nan) * 1e9, '.3g')} ns pulse at "
-                  f"{_num(pulse.get('pulse_amplitude'), '+.3f')} V: peak T_max {_num(peaks.get('T_max'), '.1f')} K, "
-                  f"90% rise time {_num((pulse.get('thermal_time_constant') or math.nan) * 1e9, '.3g')} ns, "
+                  f"{_num(pulse.get('pulse_amplitude'), '+.3f')} V: peak T_max {_num(pulse.get('peak_T_max'), '.1f')} K, "
+                  f"energy {_num((pulse.get('energy_in') or math.nan) * 1e12, '.3g')} pJ, "
+                  + (f"switching {_num(switching, '.3g')} (kinetics delta), " if switching is not None else "")
+                  + f"90% rise time {_num((pulse.get('rise_time_90') or math.nan) * 1e9, '.3g')} ns, "
                   f"{pulse.get('steps', 'n/a')} time steps ({pulse.get('rejected_steps', 'n/a')} rejected)."]
     if disturbance:
         after = disturbance["after_all_pulses"]
@@ -349,6 +420,8 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
         lines += [f"### {title}", "", f"![{title}]({path.name})", ""]
     if missing:
         lines += ["## Not yet available", ""] + [f"- {item}" for item in missing] + [""]
+    if family is not None and family.stale:
+        lines += ["## Left out: from another run", ""] + [f"- {item}" for item in family.stale] + [""]
     lines += ["## Provenance", "", f"- config hash (solves): {table.config_hash}",
               "- versions: " + ", ".join(f"{k} {v}" for k, v in table.versions.items())]
     if stage_log:

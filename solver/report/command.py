@@ -5,6 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+COMMON_OPTIONS = ("output", "force")  # the report shows stored results: no config to --set
+OUTPUT_HELP = "write DIR/report/ instead of RESULTS_DIR/report/"
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("results", metavar="RESULTS_DIR", help="results/<name> of a run")
@@ -12,12 +15,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from solver.cli import say
-    from solver.errors import InputError
     from solver.report.build import build_report
 
-    if args.set:
-        raise InputError("--set: the report shows stored results and takes no config overrides")
     out = build_report(Path(args.results), Path(args.output) if args.output else None,
-                       say=lambda text: say(text, args.quiet))
+                       say=lambda text: say(text, args.quiet), force=args.force)
     say(f"report written to {out}", args.quiet)
     return 0

@@ -6,7 +6,6 @@ per polarity; every axis carries a unit.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Optional
 
@@ -73,58 +72,111 @@ def temperature_field(path: Path, fields: dict[str, dict], zoom: tuple[float, fl
     return _save(fig, path)
 
 
-def _variants(sweep: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
-    """(label, row mask) per set of swept parameters (one set, label "", without parameters)."""
-    names = [c for c in sweep if c.startswith("parameters/")]
-    if not names:
-        return [("", np.ones(len(sweep["status"]), dtype=bool))]
-    keys = list(zip(*(sweep[c] for c in names)))
+def _variant_rows(sweep: dict[str, np.ndarray]) -> list[tuple[str, np.ndarray]]:
+    """(label, row indices) per set of swept parameters, in order of appearance ("" for a
+    voltage-only sweep): one line per variant, never one zig-zag through all of them."""
+    keys = [k for k in sweep if k.startswith("parameters/")]
+    n = len(sweep["status"])
+    if not keys:
+        return [("", np.arange(n))]
+    groups: dict[tuple, list[int]] = {}
+    for i in range(n):
+        groups.setdefault(tuple(str(sweep[k][i]) for k in keys), []).append(i)
+    from solver.quantities import parameter_unit
+
+    short = [k[len("parameters/"):].split(".")[-1] for k in keys]
+    units = [parameter_unit(k[len("parameters/"):]) for k in keys]
+    units = ["" if u in ("1",) or u.startswith("config length") else f" {u}" for u in units]
     out = []
-    for key in dict.fromkeys(keys):
-        mask = np.array([k == key for k in keys])
-        label = ", ".join(f"{c[len('parameters/'):]}={_short(v)}" for c, v in zip(names, key))
-        out.append((label, mask))
+    for values, rows in groups.items():
+        label = ", ".join(f"{s}={_short_value(v)}{u}" for s, v, u in zip(short, values, units))
+        out.append((label, np.array(rows)))
     return out
 
 
-def _short(value) -> str:
-    return f"{value:.3g}" if isinstance(value, (float, np.floating)) else str(value)
+def _short_value(text: str) -> str:
+    try:
+        return f"{float(text):g}"
+    except ValueError:
+        return text
 
 
 def iv_and_temperature(path: Path, sweep: dict[str, np.ndarray], probe: str) -> Path:
-    """|I| and T (hottest point, probe mean) against |V| for both polarities; one line per set
-    of swept parameters (e.g. per device state), shaded from light to dark."""
+    """|I| and T (hottest point, probe mean) against |V|: per polarity, and per variant of a
+    parameter sweep (a colour each; solid +V, dashed -V)."""
     plt = _pyplot()
     fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     V = sweep["voltage_device"]
     ok = sweep["status"] == "ok"
-    variants = _variants(sweep)
-    for n, (label, mask) in enumerate(variants):
-        shade = 0.35 + 0.65 * (n + 1) / len(variants)
-        suffix = f" ({label})" if label else ""
-        for polarity, idx in _polarity_split(np.where(ok & mask, V, np.nan)).items():
-            idx = idx[(ok & mask)[idx]]
-            colour = POLARITY_COLOURS[polarity]
-            left.plot(np.abs(V[idx]), np.abs(sweep["current"][idx]) * 1e6, "o-", ms=2.5, color=colour, alpha=shade,
-                      label=POLARITY_LABELS[polarity] + suffix)
-            right.plot(np.abs(V[idx]), sweep["T_max"][idx], "-", color=colour, alpha=shade,
-                       label=f"hottest point, {polarity}{suffix}" if len(variants) == 1 else None)
+    variants = _variant_rows(sweep)
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"]
+    for k, (label, rows) in enumerate(variants):
+        member = np.zeros(len(V), dtype=bool)
+        member[rows] = True
+        for polarity, idx in _polarity_split(np.where(ok & member, V, np.nan)).items():
+            idx = idx[(ok & member)[idx]]
+            if len(variants) == 1:
+                colour, style, name = POLARITY_COLOURS[polarity], "-", POLARITY_LABELS[polarity]
+            else:
+                colour = cmap(0.1 + 0.75 * k / max(len(variants) - 1, 1))
+                style = "-" if polarity == "positive" else "--"
+                name = f"{label}, {'+V' if polarity == 'positive' else '-V'}"
+            left.plot(np.abs(V[idx]), np.abs(sweep["current"][idx]) * 1e6, "o" + style, ms=3, color=colour,
+                      label=name)
+            right.plot(np.abs(V[idx]), sweep["T_max"][idx], style, color=colour,
+                       label=f"hottest point, {name}" if len(variants) == 1 else name)
             probe_key = f"probes/{probe}/T_mean"
-            if probe_key in sweep:
-                right.plot(np.abs(V[idx]), sweep[probe_key][idx], "--", color=colour, alpha=shade,
-                           label=f"probe '{probe}' mean, {polarity}" if len(variants) == 1 else None)
+            if probe_key in sweep and len(variants) == 1:
+                right.plot(np.abs(V[idx]), sweep[probe_key][idx], "--", color=colour,
+                           label=f"probe '{probe}' mean, {polarity}")
     left.set_xlabel("|V| across the device [V]")
     left.set_ylabel("|I| [uA]")
     left.set_title("current-voltage")
-    left.legend(fontsize=7 if len(variants) > 2 else 9)
+    left.legend(fontsize=8 if len(variants) == 1 else 7)
     right.set_xlabel("|V| across the device [V]")
     right.set_ylabel("temperature [K]")
-    right.set_title("temperature-voltage (steady state): hottest point (solid), probe (dashed)")
-    if len(variants) == 1:
-        right.legend(fontsize=8)
+    right.set_title("hottest temperature vs voltage (steady state)")
+    right.legend(fontsize=8 if len(variants) == 1 else 7)
     failed = int(np.count_nonzero(~ok))
     if failed:
         fig.suptitle(f"{failed} sweep points failed and are not shown", color="firebrick")
+    return _save(fig, path)
+
+
+def pulse_peaks(path: Path, sweep: dict[str, np.ndarray], probe: Optional[str]) -> Path:
+    """A transient sweep: peak T_max and the switching per pulse against the pulse amplitude,
+    one line per variant (the other swept pulse parameters)."""
+    plt = _pyplot()
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    ok = sweep["status"] == "ok"
+    import matplotlib
+
+    cmap = matplotlib.colormaps["viridis"]
+    variants = _variant_rows(sweep)
+    for k, (label, rows) in enumerate(variants):
+        rows = rows[ok[rows]]
+        rows = rows[np.argsort(sweep["pulse_amplitude"][rows])]
+        colour = cmap(0.1 + 0.75 * k / max(len(variants) - 1, 1))
+        amplitude = sweep["pulse_amplitude"][rows]
+        left.plot(amplitude, sweep["peak_T_max"][rows], "o-", color=colour, label=label or "peak T_max")
+        probe_key = f"probes/{probe}/peak_T_mean"
+        if probe and probe_key in sweep:
+            left.plot(amplitude, sweep[probe_key][rows], "s--", ms=3, color=colour,
+                      label=f"{label + ', ' if label else ''}probe '{probe}' peak mean")
+        if "switching_per_pulse" in sweep and np.any(np.isfinite(sweep["switching_per_pulse"][rows])):
+            right.semilogy(amplitude, np.maximum(sweep["switching_per_pulse"][rows], 1e-300), "o-", color=colour,
+                           label=label or "switching per pulse")
+    left.set_xlabel("pulse amplitude [V]")
+    left.set_ylabel("peak temperature [K]")
+    left.set_title("temperature vs pulse amplitude")
+    left.legend(fontsize=7)
+    right.set_xlabel("pulse amplitude [V]")
+    right.set_ylabel("switching per pulse [1] (kinetics delta)")
+    right.set_title("switching vs pulse amplitude")
+    if right.lines:
+        right.legend(fontsize=7)
     return _save(fig, path)
 
 
@@ -218,11 +270,25 @@ def read_series_csv(path: Path) -> dict[str, np.ndarray]:
     """series.csv as column name (without its unit) -> values."""
     from solver.quantities import split_header
 
-    lines = Path(path).read_text().splitlines()
-    names = [split_header(cell)[0] for cell in lines[0].split(",")]
-    values = np.array([[float(x) for x in line.split(",")] for line in lines[1:]])
-    return {name: values[:, i] for i, name in enumerate(names)}
+    from solver.errors import InputError
+    from solver.io import read_bounded
+
+    try:
+        lines = read_bounded(path, 500_000_000, "a series.csv").decode("utf-8").splitlines()
+        names = [split_header(cell)[0] for cell in lines[0].split(",")]
+        values = np.array([[float(x) for x in line.split(",")] for line in lines[1:]], dtype=float)
+        return {name: values[:, i] for i, name in enumerate(names)}
+    except (UnicodeDecodeError, ValueError, IndexError):
+        raise InputError(f"{path}: not a series.csv written by filatherm (unreadable rows)") from None
 
 
 def read_json(path: Path) -> dict:
-    return json.loads(Path(path).read_text())
+    """A JSON file a stage wrote; a broken one is bad input naming the file (solver.io)."""
+    from solver.io import read_json as read
+
+    data = read(path)
+    if not isinstance(data, dict):
+        from solver.errors import InputError
+
+        raise InputError(f"{path}: not a filatherm result (the top level is not an object)")
+    return data

@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 from pathlib import Path
 
 from solver.config import Config, config_to_yaml
-from solver.errors import FilathermError
+from solver.errors import FilathermError, InputError, Interrupted
 from solver.io import ensure_dir, write_text_atomic
+
+STOP_GRACE = 30.0  # s: how long an interrupted child mpirun may take to stop its ranks
 
 
 def clean_mpi_environment() -> dict:
@@ -43,8 +46,23 @@ def sweep_under_mpirun(config: Config, out: Path, ranks: int, start_over: bool) 
     command = mpirun_command(ranks, env) + [
         sys.executable, "-m", "solver", "sweep", str(resolved), "--output", str(out),
         "--force" if start_over else "--resume", "--quiet"]
-    child = subprocess.run(command, env=env, capture_output=True, text=True)
+    child = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, stderr = child.communicate()
+    except KeyboardInterrupt:
+        # mpirun forwards the stop to its ranks (rank 0 keeps what is stored); killing mpirun
+        # instead would orphan them
+        child.send_signal(signal.SIGINT)
+        try:
+            child.communicate(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.communicate()
+        raise Interrupted(f"interrupted: the sweep on {ranks} MPI ranks stopped; the points solved are stored "
+                          f"in {Path(out) / 'sweep.h5'}") from None
     if child.returncode != 0:
-        detail = (child.stderr.strip() or child.stdout.strip() or "no output").splitlines()
+        detail = (stderr.strip() or stdout.strip() or "no output").splitlines()
+        if child.returncode == 2 and detail:  # bad input: the child's one line says it all
+            raise InputError(detail[-1].removeprefix("filatherm: error: "))
         raise FilathermError(f"sweep on {ranks} MPI ranks failed (exit {child.returncode}): "
                              + " | ".join(detail[-5:]))

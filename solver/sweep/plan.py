@@ -43,14 +43,28 @@ class Chunk:
 
 
 def drives(config: Config) -> list[float]:
-    """The swept drive values, in the config's order; the terminal's value if none."""
+    """The swept drive values, in the config's order: the terminal voltage (or current), or in
+    a transient sweep the pulse amplitude; the config's own value if none is swept.
+
+    A range is generated from integer steps and rounded to 12 significant digits, so that
+    0.8 is 0.8 and not 0.7999999999999999 (linspace's start + i * step)."""
     plan = config.sweep.voltage
     if plan is None:
-        top = config.electrical.top
-        return [top.current if isinstance(top, CurrentTerminal) else top.voltage]
+        if config.analysis.kind == "transient" and config.analysis.pulse is not None:
+            return [config.analysis.pulse.amplitude]
+        terminal = config.electrical.terminal
+        return [terminal.current if isinstance(terminal, CurrentTerminal) else terminal.voltage]
     if isinstance(plan, VoltageRange):
-        return [float(v) for v in np.linspace(plan.start, plan.stop, plan.num)]
+        if plan.num == 1:
+            return [float(plan.start)]
+        step = (plan.stop - plan.start) / (plan.num - 1)
+        return [_tidy(plan.start + i * step) for i in range(plan.num)]
     return [float(v) for v in plan.values]
+
+
+def _tidy(value: float) -> float:
+    """The value rounded to 12 significant digits (far below any solver tolerance)."""
+    return float(f"{value:.12g}")
 
 
 def parameter_sets(config: Config) -> list[tuple[tuple[str, Any], ...]]:
@@ -67,9 +81,17 @@ def parameter_sets(config: Config) -> list[tuple[tuple[str, Any], ...]]:
 
 
 def point_id(drive: float, parameters: tuple[tuple[str, Any], ...]) -> str:
-    text = json.dumps({"drive": repr(float(drive)), "parameters": [[k, repr(v)] for k, v in parameters]},
+    """The point's id: a hash of its drive and parameter values, written so that a value read
+    back from sweep.h5 (numbers as floats, anything else as its text) gives the same id."""
+    text = json.dumps({"drive": repr(float(drive)), "parameters": [[k, _id_text(v)] for k, v in parameters]},
                       sort_keys=True)
     return "p" + hashlib.sha256(text.encode()).hexdigest()[:12]
+
+
+def _id_text(value: Any) -> str:
+    if isinstance(value, (bool, int, float)):
+        return repr(float(value))
+    return repr(value if isinstance(value, str) else str(value))
 
 
 def expand(config: Config) -> list[SweepPoint]:
@@ -105,16 +127,21 @@ def chunks(points: list[SweepPoint], workers: int) -> list[Chunk]:
     return sorted(out, key=lambda c: -len(c.points))
 
 
+def parse_shard(spec: str) -> tuple[int, int]:
+    """`--shard i/N` -> (i, N), 0 <= i < N; anything else is bad input."""
+    parts = spec.split("/")
+    if len(parts) != 2 or not all(part.isdigit() for part in parts):
+        raise InputError(f"--shard {spec!r}: expected i/N with whole numbers, e.g. 0/4")
+    i, n = int(parts[0]), int(parts[1])
+    if n < 1 or not 0 <= i < n:
+        raise InputError(f"--shard {spec!r}: need 0 <= i < N")
+    return i, n
+
+
 def shard(points: list[SweepPoint], spec: str | None) -> list[SweepPoint]:
     """The points of shard i of N (`--shard i/N`): whole branches, dealt round-robin."""
     if not spec:
         return points
-    try:
-        i_text, n_text = spec.split("/")
-        i, n = int(i_text), int(n_text)
-    except ValueError:
-        raise InputError(f"--shard {spec!r}: expected i/N, e.g. 0/4") from None
-    if n < 1 or not 0 <= i < n:
-        raise InputError(f"--shard {spec!r}: need 0 <= i < N")
+    i, n = parse_shard(spec)
     mine = [p for k, branch in enumerate(branches(points)) if k % n == i for p in branch]
     return sorted(mine, key=lambda p: p.index)

@@ -12,12 +12,13 @@ None: no more work) with tag WORK; it sends each finished row with tag RESULT.
 
 from __future__ import annotations
 
+import time
 from collections import deque
 from typing import Callable, Optional
 
 from solver.config import Config, section_hash, with_overrides
 from solver.config.sections import MESH
-from solver.errors import InputError
+from solver.errors import FilathermError, InputError
 from solver.fem.study import SteadyStudy
 from solver.sweep.plan import Chunk, SweepPoint, chunks
 from solver.sweep.store import flatten_record
@@ -26,49 +27,118 @@ REQUEST, WORK, RESULT = 11, 12, 13
 
 
 class StopRequest:
-    """Set by SIGINT: finish the point in flight, take no new work (a second Ctrl-C aborts)."""
+    """Set by SIGINT or SIGTERM (what mpirun forwards, and what SLURM sends at a time limit):
+    finish the point in flight, take no new work. `on_signal(name)` runs at once (rank 0 says
+    how to resume before a launcher's grace period ends); a second SIGINT aborts."""
 
-    def __init__(self):
+    SIGNALS = ("SIGINT", "SIGTERM")
+
+    def __init__(self, on_signal: Optional[Callable[[str], None]] = None):
         self.requested = False
+        self.signal: Optional[str] = None
+        self.on_signal = on_signal
 
     def __enter__(self) -> "StopRequest":
         import signal
 
-        self._previous = signal.getsignal(signal.SIGINT)
+        self._previous = {name: signal.getsignal(getattr(signal, name)) for name in self.SIGNALS}
 
         def handler(signum, frame):
+            first = not self.requested
             self.requested = True
+            self.signal = signal.Signals(signum).name
             signal.signal(signal.SIGINT, signal.default_int_handler)
+            if first and self.on_signal is not None:
+                self.on_signal(self.signal)
 
-        signal.signal(signal.SIGINT, handler)
+        for name in self.SIGNALS:
+            signal.signal(getattr(signal, name), handler)
         return self
 
     def __exit__(self, *exc) -> None:
         import signal
 
-        signal.signal(signal.SIGINT, self._previous)
+        for name, previous in self._previous.items():
+            signal.signal(getattr(signal, name), previous)
+
+
+class Watchdog:
+    """Rank 0's view of the worker groups: a group leader that has sent nothing for much
+    longer than the slowest point so far (and at least `minimum` seconds) is frozen (a
+    stopped or hung process never answers); the job then ends, naming it."""
+
+    FACTOR = 20.0
+
+    def __init__(self, minimum: float):
+        self.minimum = minimum
+        self.slowest = 0.0
+        self.busy_since: dict[int, float] = {}
+
+    def heard(self, rank: int, busy: bool) -> None:
+        if busy:
+            self.busy_since[rank] = time.monotonic()
+        else:
+            self.busy_since.pop(rank, None)
+
+    def point_took(self, seconds: float) -> None:
+        if seconds == seconds:  # not NaN
+            self.slowest = max(self.slowest, seconds)
+
+    def limit(self) -> float:
+        return max(self.minimum, self.FACTOR * self.slowest)
+
+    def frozen(self) -> Optional[tuple[int, float]]:
+        now = time.monotonic()
+        for rank, since in self.busy_since.items():
+            if now - since > self.limit():
+                return rank, now - since
+        return None
+
+
+class StalledRank(FilathermError):
+    """A worker group sent nothing for far longer than any point takes; the job must end
+    without waiting for it (`alone`: only rank 0 knows)."""
+
+    alone = True
 
 
 class GroupSolver:
-    """Solves chunks on one group's communicator, rebuilding only what a point changes: the
-    mesh when a swept parameter changes the geometry, the study when it changes anything."""
+    """Solves chunks on one group's communicator, with the study the config chose: a steady
+    branch continued point to point, or (analysis.kind: transient) one pulse train per point
+    with the drive as its amplitude. Only what a point changes is rebuilt: the mesh when a
+    swept parameter changes the geometry, the study when it changes anything."""
 
     def __init__(self, config: Config, comm):
         self.config = config
         self.comm = comm
+        self.transient = config.analysis.kind == "transient"
         self._mesh_key = self._study_key = None
         self.study: Optional[SteadyStudy] = None
+        self.cell_mesh = None
+
+    def _variant(self, parameters: dict, drive: Optional[float] = None) -> Config:
+        assignments = dict(parameters)
+        if drive is not None:
+            assignments["analysis.pulse.amplitude"] = drive
+        return with_overrides(self.config, assignments) if assignments else self.config
+
+    def _mesh_for(self, variant: Config):
+        """The cell mesh of the previous point if the geometry is the same, else None."""
+        mesh_key = section_hash(variant, MESH)
+        reuse = self.cell_mesh if mesh_key == self._mesh_key else None
+        self._mesh_key = mesh_key
+        return reuse
 
     def _prepare(self, parameters: dict) -> SteadyStudy:
-        variant = with_overrides(self.config, parameters) if parameters else self.config
+        variant = self._variant(parameters)
         key = repr(sorted(parameters.items()))
         if key != self._study_key:
-            mesh_key = section_hash(variant, MESH)
-            cell_mesh = self.study.cell_mesh if self.study is not None and mesh_key == self._mesh_key else None
+            cell_mesh = self._mesh_for(variant)
             if self.study is not None:
                 self.study.close()
             self.study = SteadyStudy(variant, self.comm, cell_mesh)
-            self._mesh_key, self._study_key = mesh_key, key
+            self.cell_mesh = self.study.cell_mesh
+            self._study_key = key
         return self.study
 
     def close(self) -> None:
@@ -78,26 +148,50 @@ class GroupSolver:
 
     def solve_chunk(self, chunk: Chunk, emit: Callable[[dict], None],
                     stop: Callable[[], bool] = lambda: False) -> None:
-        """Continue from rest through the chunk's points (increasing |drive|), emitting rows;
-        `stop()` (agreed on the group: the leader's answer) ends the chunk between points."""
-        study = self._prepare(chunk.points[0].parameter_dict)
+        """Solve the chunk's points (increasing |drive|), emitting rows; `stop()` (agreed on the
+        group: the leader's answer) ends the chunk between points."""
         agreed_stop = lambda: self.comm.bcast(stop() if self.comm.rank == 0 else None, root=0)  # noqa: E731
+        if self.transient:
+            self._pulses(chunk, emit, agreed_stop)
+            return
+        study = self._prepare(chunk.points[0].parameter_dict)
         for point, (_, record) in zip(chunk.points, study.branch([p.drive for p in chunk.points], agreed_stop)):
             emit(point_row(point, record))
+
+    def _pulses(self, chunk: Chunk, emit: Callable[[dict], None], stop: Callable[[], bool]) -> None:
+        """One pulse train per point, each from rest (a pulse does not continue the last)."""
+        from solver.fem.study import PulseStudy
+
+        for point in chunk.points:
+            if stop():
+                return
+            variant = self._variant(point.parameter_dict, point.drive)
+            study = PulseStudy(variant, self.comm, self._mesh_for(variant))
+            self.cell_mesh = study.cell_mesh
+            try:
+                record = study.run()
+            except FilathermError as err:  # a failure inside one pulse: record it, go on
+                record = {"status": "failed", "reason": str(err), "converged": False,
+                          "pulse_amplitude": point.drive, "dofs": study.problem.dofs}
+            finally:
+                study.close()
+            emit(point_row(point, {k: v for k, v in record.items() if k not in ("end_state", "series")}))
 
 
 def point_row(point: SweepPoint, record: dict) -> dict:
     row = flatten_record(record, point.parameter_dict)
     row["point_id"] = point.point_id
     row["point_index"] = point.index
+    row["drive"] = point.drive
     return row
 
 
 def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
                store_row: Optional[Callable[[dict], None]], on_row: Callable[[dict], None],
-               stop: StopRequest) -> bool:
-    """Solve `todo` on all of COMM_WORLD; rows reach `store_row` on world rank 0. Returns
-    whether world rank 0 was asked to stop (the same answer on every rank)."""
+               stop: StopRequest, watchdog_minimum: float = 300.0) -> Optional[Exception]:
+    """Solve `todo` on all of COMM_WORLD; rows reach `store_row` on world rank 0. When storing
+    a row fails (a full disk), rank 0 hands out no more work and the error is returned; so it
+    is when a stop was requested (None then). Every rank returns the same answer."""
     from mpi4py import MPI
 
     world = MPI.COMM_WORLD
@@ -107,10 +201,21 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
     solver = GroupSolver(config, group)
     n_groups = world.size // ranks_per_point
     leader = group.rank == 0
-    wants_stop = lambda: stop.requested  # noqa: E731
+    failure: list[Exception] = []
+    wants_stop = lambda: stop.requested or bool(failure)  # noqa: E731
     if world.rank == 0:
-        _serve_and_work(world, group, solver, deque(chunks(todo, n_groups)), n_groups, store_row, on_row,
-                        wants_stop)
+        def store(row: dict) -> None:
+            if failure:
+                return  # nowhere to put it: the store failed before
+            try:
+                store_row(row)
+            except FilathermError as err:
+                failure.append(err)
+                return
+            on_row(row)
+
+        _serve_and_work(world, group, solver, deque(chunks(todo, n_groups)), n_groups, store, wants_stop,
+                        Watchdog(watchdog_minimum))
     elif leader:
         while True:
             world.send(None, dest=0, tag=REQUEST)
@@ -127,11 +232,11 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
             solver.solve_chunk(chunk, lambda row: None, wants_stop)
     solver.close()
     group.Free()
-    return bool(world.bcast(stop.requested if world.rank == 0 else None, root=0))
+    return world.bcast(failure[0] if failure else None, root=0)
 
 
 def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: int,
-                    store_row, on_row, wants_stop: Callable[[], bool]) -> None:
+                    store: Callable[[dict], None], wants_stop: Callable[[], bool], watchdog: Watchdog) -> None:
     from mpi4py import MPI
 
     waiting_leaders = n_groups - 1  # leaders that have not been told "no more work"
@@ -139,21 +244,29 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
 
     def handle(block: bool) -> None:
         nonlocal waiting_leaders
-        while block or world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
-            message = world.recv(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status)
+        while True:
+            if block:
+                _wait_for_message(world, status, watchdog)
+            elif not world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+                return
+            message = world.recv(source=status.Get_source(), tag=status.Get_tag(), status=status)
+            source = status.Get_source()
             if status.Get_tag() == RESULT:
-                store_row(message)
-                on_row(message)
+                watchdog.heard(source, busy=True)
+                watchdog.point_took(message.get("wall_time_s", 0.0))
+                store(message)
             elif status.Get_tag() == REQUEST:
                 chunk = queue.popleft() if queue and not wants_stop() else None
-                world.send(chunk, dest=status.Get_source(), tag=WORK)
+                world.send(chunk, dest=source, tag=WORK)
+                watchdog.heard(source, busy=chunk is not None)
                 waiting_leaders -= chunk is None
             block = False
 
     def own_row(row: dict) -> None:
-        store_row(row)
-        on_row(row)
+        watchdog.point_took(row.get("wall_time_s", 0.0))
+        store(row)
         handle(block=False)  # between own points, keep the others fed
+        _check(watchdog)
 
     # Hand every other group its first chunk before starting on ours: a request that waited
     # for our first point would leave that group idle for as long.
@@ -169,3 +282,21 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
     group.bcast(None, root=0)
     while waiting_leaders > 0:
         handle(block=True)
+
+
+def _wait_for_message(world, status, watchdog: Watchdog) -> None:
+    """Block until a message arrives, checking the watchdog while waiting."""
+    from mpi4py import MPI
+
+    while not world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
+        _check(watchdog)
+        time.sleep(0.005)
+
+
+def _check(watchdog: Watchdog) -> None:
+    frozen = watchdog.frozen()
+    if frozen is not None:
+        rank, silent = frozen
+        raise StalledRank(f"sweep: rank {rank} has sent nothing for {silent:.0f} s (the slowest point so far took "
+                          f"{watchdog.slowest:.1f} s; the limit is {watchdog.limit():.0f} s): it is stopped or hung; "
+                          "ending the job; the stored points are kept (resume with --resume)")
