@@ -48,7 +48,7 @@ def test_run_on_two_ranks_completes_on_a_fresh_directory(tmp_path):
     result = run_cli("run", str(STATIC_CONFIG), "--ranks", "2", "--output", str(out), *COARSE,
                      "--set", "sweep.voltage={start: -1.5, stop: 1.5, num: 13}", timeout=1500)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "[2/8] sweep: " in result.stdout and "2 ranks" in (out / "pipeline.json").read_text()
+    assert re.search(r"\[2/\d+\] sweep: ", result.stdout) and "2 ranks" in (out / "pipeline.json").read_text()
     table = read_sweep(out / "sweep.h5")
     assert len(table) == 13 and set(table["status"]) == {"ok"}
     assert (out / "report" / "summary.md").exists()

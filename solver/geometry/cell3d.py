@@ -10,6 +10,8 @@ axis. Probes are cylinders about the filament axis.
 
 from __future__ import annotations
 
+import math
+
 from solver.config.schema import Config
 from solver.geometry.cell import CellModel, regions_of
 from solver.geometry.solid import (
@@ -23,7 +25,9 @@ from solver.geometry.solid import (
     mesh_3d,
     name_groups,
     probe_cylinder,
+    refinement_boxes,
 )
+from solver.limits import check_solid_mesh_size
 
 BOUNDARY_NAMES = ("bottom", "top", "outer")
 
@@ -43,9 +47,12 @@ def probes(config: Config) -> list[ProbeCylinder]:
 
 
 def generate(config: Config, gmsh) -> CellModel:
-    """Build the cylinder stack, name its groups, grade and mesh it (the caller owns gmsh)."""
-    occ = gmsh.model.occ
+    """Build the cylinder stack, name its groups, grade and mesh it (the caller owns gmsh); a
+    mesh estimated beyond solver.limits.MAX_CELLS is refused before gmsh starts."""
     geo = config.geometry
+    refined = filaments(config) + [probe.shape for probe in probes(config)]
+    check_solid_mesh_size(config, math.pi * geo.radius**2 * geo.height, refinement_boxes(refined))
+    occ = gmsh.model.occ
     pieces = [(layer.name, occ.addCylinder(0, 0, z0, 0, 0, layer.thickness, geo.radius))
               for layer, z0 in zip(geo.layers, geo.z_bottoms())]
     filament_layers = [layer for layer in geo.layers if layer.filament is not None]
@@ -65,7 +72,6 @@ def generate(config: Config, gmsh) -> CellModel:
 
     name_groups(gmsh, model, owner, boundary_name, BOUNDARY_NAMES)
     mesh = config.mesh
-    graded_sizes(gmsh, filaments(config) + [probe.shape for probe in probes(config)], mesh.size,
-                 mesh.filament_size, mesh.refine_distance)
+    graded_sizes(gmsh, refined, mesh.size, mesh.filament_size, mesh.refine_distance)
     mesh_3d(gmsh, mesh.order)
     return model

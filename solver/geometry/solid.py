@@ -167,6 +167,11 @@ def graded_sizes(gmsh, filaments: list[Cylinder], size: float, filament_size: fl
     field_api.setAsBackgroundMesh(smallest)
 
 
+def refinement_boxes(cylinders: list[Cylinder]) -> list[tuple[float, ...]]:
+    """The boxes graded_sizes refines (x0, x1, y0, y1, z0, z1), for solver.limits."""
+    return [(f.x - f.r_max, f.x + f.r_max, f.y - f.r_max, f.y + f.r_max, f.z0, f.z1) for f in cylinders]
+
+
 def mesh_3d(gmsh, order: int) -> None:
     """Tetrahedra (optionally second order)."""
     try:

@@ -36,7 +36,9 @@ from solver.geometry.solid import (
     mesh_3d,
     name_groups,
     probe_cylinder,
+    refinement_boxes,
 )
+from solver.limits import check_solid_mesh_size
 
 
 def cell_name(probe: str, row: int, col: int) -> str:
@@ -89,11 +91,15 @@ def pillar_boxes(config: Config) -> list[tuple[int, int, tuple[float, ...]]]:
 
 
 def generate(config: Config, gmsh) -> CellModel:
-    """Build the tile, name its groups, grade and mesh it (the caller owns gmsh)."""
-    occ = gmsh.model.occ
+    """Build the tile, name its groups, grade and mesh it (the caller owns gmsh); a mesh
+    estimated beyond solver.limits.MAX_CELLS is refused before gmsh starts."""
     geo = config.geometry
     tile = geo.tile
     x0, x1, y0, y1 = tile.extent()
+    refined = [shape for _, _, _, shape in filaments(config)] + [probe.shape for probe in probes(config)]
+    volume = (x1 - x0) * (y1 - y0) * (geo.height + tile.substrate + tile.cap)
+    check_solid_mesh_size(config, volume, refinement_boxes(refined))
+    occ = gmsh.model.occ
     half = tile.line_width / 2
     bottoms = geo.z_bottoms()
     first, last = geo.layers[0], geo.layers[-1]
@@ -132,7 +138,6 @@ def generate(config: Config, gmsh) -> CellModel:
 
     name_groups(gmsh, model, owner, boundary_name, ("bottom", "top", "outer") + tile.line_names())
     mesh = config.mesh
-    graded_sizes(gmsh, [shape for _, _, _, shape in filaments(config)] + [probe.shape for probe in probes(config)],
-                 mesh.size, mesh.filament_size, mesh.refine_distance)
+    graded_sizes(gmsh, refined, mesh.size, mesh.filament_size, mesh.refine_distance)
     mesh_3d(gmsh, mesh.order)
     return model
