@@ -163,6 +163,30 @@ def test_disturbance_without_coupling_is_unchanged(fitted_results):
     assert heated["max_half_selected_without"] == none["max_half_selected_without"]
 
 
+@pytest.mark.parametrize("tile, cell", [("tile.yaml", "static_cell.yaml"), ("tile_default.yaml", "default.yaml")])
+def test_the_tile_configs_are_of_their_cells(tile, cell):
+    """Identity: each tile config has its axisymmetric cell's layers, materials, probe and state
+    (what `filatherm crosstalk` checks against that cell's compact model)."""
+    tile_config, cell_config = load_config(ROOT / "configs" / tile), load_config(ROOT / "configs" / cell)
+    assert tile_config.geometry.layers == cell_config.geometry.layers
+    assert tile_config.probes == cell_config.probes
+    assert tile_config.state == cell_config.state
+    for layer in tile_config.geometry.layers:
+        assert tile_config.materials[layer.material] == cell_config.materials[layer.material]
+
+
+def test_crosstalk_refuses_a_model_of_another_state(fitted_results):
+    """Bad input: a compact model of a device with a state needs the tile at that state."""
+    from solver.crosstalk.study import check_matching_cell
+    from solver.errors import InputError
+
+    model = CompactModel.load(fitted_results / "model" / "compact_model.json")
+    check_matching_cell(load_config(TILE_CONFIG), model)  # the static cell: no state
+    model.state = 1.64e25
+    with pytest.raises(InputError, match="state.value: the compact model is of the device at state 1.64e"):
+        check_matching_cell(load_config(TILE_CONFIG), model)
+
+
 def test_crosstalk_refuses_a_model_of_another_cell(fitted_results, tmp_path):
     """Bad input: a compact model whose cell differs from the tile's is refused in one line."""
     done = run_cli("crosstalk", str(TILE_CONFIG), "--model", str(fitted_results),

@@ -57,7 +57,8 @@ def plot_crosstalk(path: Path, data: dict) -> Path:
     heat_ax.legend(fontsize=8, title=f"half-selected cell at {half}, with", title_fontsize=8, loc="upper right")
     rate_ax.legend(fontsize=8, loc="upper right")
     heat_ax.set_ylabel("heating from the neighbours, probe T [K]")
-    heat_ax.set_title(f"{data['tile']['rows']}x{data['tile']['cols']} tile, V = {data['voltage']:.3g} V")
+    heat_ax.set_title(f"{data['source']['config_name']}: {data['tile']['rows']}x{data['tile']['cols']} tile, "
+                      f"V = {data['voltage']:.3g} V")
     rate_ax.set_ylabel("switching-rate increase factor [1]")
     rate_ax.set_title("rate with / without the neighbours' heat (compact model)")
 

@@ -70,7 +70,7 @@ def model_location(path: Path) -> tuple[Path, Path]:
 
 
 def check_matching_cell(config: Config, model: CompactModel) -> None:
-    """The compact model must be of the tile's cell: the same layers and materials."""
+    """The compact model must be of the tile's cell: the same layers, materials and state."""
     stored = model.document.source.config
     mine = config_data(config)
     theirs_layers = stored.get("geometry", {}).get("layers")
@@ -82,6 +82,10 @@ def check_matching_cell(config: Config, model: CompactModel) -> None:
     for name in sorted(used):
         if stored.get("materials", {}).get(name) != mine["materials"].get(name):
             raise InputError(f"crosstalk: material {name} differs between the compact model's cell and the tile")
+    if model.state is not None and (config.state is None or config.state.value != model.state):
+        given = "none" if config.state is None else f"{config.state.value:g}"
+        raise InputError(f"state.value: the compact model is of the device at state {model.state:g}, the tile's is "
+                         f"{given}; tile the state the model was fitted at (one variant's results directory)")
     if config.kinetics is not None and config.kinetics.probe != model.kinetics.probe:
         raise InputError("crosstalk: kinetics.probe differs from the compact model's")
     if model.kinetics.probe not in config.probes:
