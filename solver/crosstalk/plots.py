@@ -38,19 +38,22 @@ def plot_crosstalk(path: Path, data: dict) -> Path:
     heat_ax, rate_ax, disturb_ax, map_ax = axes.ravel()
     x = np.array([p["pitch"] for p in pitches])
     for case, (colour, label) in CASE_STYLE.items():
-        points = [(p["pitch"], p["half_selected"][case]) for p in pitches if case in p["half_selected"]]
-        if not points:
+        points = [(p["pitch"], p["half_selected"].get(case)) for p in pitches]
+        if all(h is None for _, h in points):
             continue
-        xs = [pitch for pitch, _ in points]
-        heat_ax.plot(xs, [h["neighbour_heating"] for _, h in points], "-o", color=colour,
-                     label=label.replace("V/2", half))
-        rate_ax.semilogy(xs, [h["rate_increase"] for _, h in points], "-o", color=colour)  # colours: left
+
+        def values(key: str) -> list[float]:  # NaN where the case did not solve: a gap in the line
+            return [h[key] if h is not None else np.nan for _, h in points]
+
+        heat_ax.plot(x, values("neighbour_heating"), "-o", color=colour, label=label.replace("V/2", half))
+        rate_ax.semilogy(x, values("rate_increase"), "-o", color=colour)  # colours: left
         if case == "row":
-            rate_ax.semilogy(xs, [h["rate_increase_tile"] for _, h in points], ":", color=colour,
+            rate_ax.semilogy(x, values("rate_increase_tile"), ":", color=colour,
                              label="selected row next to it: the heat alone\non the tile cell's own T (no feedback)")
             for pitch, h in points:
-                rate_ax.annotate(f"x{h['rate_increase']:.3g}", (pitch, h["rate_increase"]),
-                                 textcoords="offset points", xytext=(6, -12), fontsize=9, color=colour)
+                if h is not None:
+                    rate_ax.annotate(f"x{h['rate_increase']:.3g}", (pitch, h["rate_increase"]),
+                                     textcoords="offset points", xytext=(6, -12), fontsize=9, color=colour)
     for ax in (heat_ax, rate_ax):
         _pitch_axis(ax, x, unit)
         ax.grid(alpha=0.3, which="both")
