@@ -48,6 +48,16 @@ Sections (one function each, `bench_<section>`):
              and in the numpy model with line resistance: `ngspice_16x16_s`, `numpy_16x16_s`,
              `wall_ratio` (ngspice / numpy); `ir_drop_256_updates_per_s` (numpy, 256x256, line
              resistance on) and its device-pulse updates per second (solver.spice.bench).
+  tile       the 3x3 tile of configs/tile.yaml (3D, GMRES + fieldsplit BoomerAMG) under mpirun:
+             ~500k dofs on 1 and 2 ranks, ~250k dofs on 1 rank (with the 2-rank run: weak
+             scaling). Per run (`runs`): `time_per_newton_iteration_s` (a continued solve from
+             rest to 0.5 V, divided by its Newton iterations), `linear_iterations_per_newton`,
+             `floor_s` = one scalar Poisson solve on the same mesh (assembly + CG with the same
+             BoomerAMG settings to the same relative tolerance: the floor of any iterative 3D
+             solve), `iteration_over_floor`, `peak_memory_mb` (largest VmHWM of a rank, meshing
+             on rank 0 included) and `memory_after_mesh_mb`. Keys `speedup_2_ranks` (same mesh)
+             and `weak_scaling_efficiency` (time per iteration, half the dofs on 1 rank / all of
+             them on 2 ranks).
 
   calibration  a 3-parameter `filatherm calibrate` of the default device (noise-free synthetic
              data from the config itself; the probe layer's sigma, kappa and Seebeck numbers
@@ -59,12 +69,13 @@ Sections (one function each, `bench_<section>`):
              ~10 min on 1 rank and ~6 min on 2; the --quick mesh (2.8k dofs): 112 points, 62 s at load 5 on 2 cores.
 
 --quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep, spice at 8x8 and 64x64,
-the calibration on a mesh 3 times coarser;
-for development and the smoke test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
+the calibration on a mesh 3 times coarser, tiles of ~10k dofs; for development and the smoke
+test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
 A full run takes ~10 minutes on 2 cores (netlib BLAS); the 500k-dof refinement dominates. The
 peer section adds 3 x 2 sweeps of ~15 s each on an idle machine, the calibration section an
-estimated ~16 minutes.
+estimated ~16 minutes, the tile section three 3D runs (meshing the 500k-dof tile in Gmsh takes
+minutes of them).
 The machine should be otherwise idle: each section records the load average around it.
 """
 
@@ -100,7 +111,11 @@ MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
 SCALES = (1.5, 0.8, 0.41, 0.215)  # mesh size factors: ~10k, 36k, 137k, 500k dofs (default: 23k)
 SWEEP_POINTS = 41
 POINT_VOLTAGE = 1.0  # the timed point; it is continued from one 41-point sweep step below
-SECTIONS = ("mesh", "solve", "sweep", "peer", "transient", "crossbar", "training", "spice", "calibration")
+SECTIONS = ("mesh", "solve", "sweep", "peer", "transient", "crossbar", "training", "spice", "calibration", "tile")
+TILE_CONFIG = ROOT / "configs" / "tile.yaml"
+# mesh-size factors of configs/tile.yaml: ~500k and ~250k dofs (quick: ~10k and ~5k)
+TILE_SCALES = {False: (0.445, 0.56), True: (1.6, 2.0)}
+TILE_VOLTAGE = 0.5  # V on the driven row (the rest at V/2 as in configs/tile.yaml)
 TARGETS = {  # key: (section, "<=" | ">=", bound)
     "iteration_over_floor": ("solve", "<=", 1.3),
     "newton_iterations_median": ("solve", "<=", 4),
@@ -131,6 +146,11 @@ SUMMARY = (
     ("calibration", "fem_points", "-", "lower"),
     ("calibration", "wall_1_rank_s", "s", "lower"),
     ("calibration", "speedup_2_ranks", "-", "higher"),
+    ("tile", "time_per_newton_iteration_1_rank_s", "s", "lower"),
+    ("tile", "time_per_newton_iteration_2_ranks_s", "s", "lower"),
+    ("tile", "linear_iterations_per_newton", "-", "lower"),
+    ("tile", "iteration_over_floor", "-", "lower"),
+    ("tile", "peak_memory_mb", "MB", "lower"),  # its speedup and weak scaling: in bench.json only (one screen)
 )
 NOISE = 0.10  # a change for the worse beyond this fraction is flagged as a regression
 PEER_INCLUDES = (
@@ -532,6 +552,145 @@ def bench_crossbar(settings: Settings) -> dict:
             "training_epoch_s": stats(epochs)}
 
 
+def bench_tile(settings: Settings) -> dict:
+    """The 3D tile on 1 and 2 ranks (each run a child under mpirun; see tile_worker)."""
+    full, half = TILE_SCALES[settings.quick]
+    runs = {}
+    for label, ranks, scale in (("full_1_rank", 1, full), ("full_2_ranks", 2, full), ("half_1_rank", 1, half)):
+        say(f"  tile: {label}, mesh scale {scale}")
+        with tempfile.TemporaryDirectory(prefix="filatherm-bench-") as tmp:
+            out = Path(tmp) / "tile.json"
+            command = [*MPIRUN, "-n", str(ranks), sys.executable, str(Path(__file__).resolve()), "--tile-worker",
+                       str(out), "--tile-scale", str(scale), "--repeats", str(settings.repeats)]
+            done = subprocess.run(command, check=False, cwd=ROOT, env=child_env(), capture_output=True, text=True)
+            if done.returncode != 0 or not out.exists():
+                raise RuntimeError(f"tile on {ranks} rank(s) failed ({done.returncode}): "
+                                   f"{(done.stderr or done.stdout).strip()[-800:]}")
+            import json
+
+            runs[label] = json.loads(out.read_text())
+    one, two, half_run = (runs[k]["time_per_newton_iteration_s"]["median"]
+                          for k in ("full_1_rank", "full_2_ranks", "half_1_rank"))
+    full_1 = runs["full_1_rank"]
+    return {"runs": runs, "dofs": full_1["dofs"], "voltage": TILE_VOLTAGE,
+            "time_per_newton_iteration_1_rank_s": full_1["time_per_newton_iteration_s"],
+            "time_per_newton_iteration_2_ranks_s": runs["full_2_ranks"]["time_per_newton_iteration_s"],
+            "linear_iterations_per_newton": full_1["linear_iterations_per_newton"],
+            "iteration_over_floor": full_1["iteration_over_floor"],
+            "peak_memory_mb": max(r["peak_memory_mb"] for r in runs.values()),
+            "speedup_2_ranks": {"median": one / two, "min": one / two, "max": one / two},
+            "weak_scaling_efficiency": {"median": half_run / two, "min": half_run / two, "max": half_run / two}}
+
+
+def tile_worker(path: Path, scale: float, repeats: int) -> None:
+    """One tile run on COMM_WORLD (under mpirun): mesh, `repeats` continued solves from rest to
+    TILE_VOLTAGE, the Poisson floor, memory; rank 0 writes the JSON."""
+    from mpi4py import MPI
+
+    from solver.config import load_config
+    from solver.fem.compat import configure
+    from solver.fem.continuation import Continuation
+    from solver.fem.mesh import build_mesh
+    from solver.fem.problem import ElectroThermalProblem
+
+    configure()
+    comm = MPI.COMM_WORLD
+    base = load_config(TILE_CONFIG)
+    config = load_config(TILE_CONFIG, [f"mesh.size={base.mesh.size * scale}",
+                                       f"mesh.filament_size={base.mesh.filament_size * scale}"])
+    mesh_s, cell_mesh = timed(lambda: build_mesh(config, comm))
+    after_mesh = _memory_mb("VmRSS", comm)
+    problem = ElectroThermalProblem(config, cell_mesh)
+    continuation = Continuation(problem, TILE_VOLTAGE, config.solver.continuation.min_step)
+    per_iteration, linear, newton = [], [], []
+    for _ in range(repeats):
+        continuation.reset()
+        before = problem.newton.linear_iterations
+        wall, result = timed(lambda: continuation.advance(TILE_VOLTAGE))
+        if not result.converged:
+            raise RuntimeError(f"tile: no solution at {TILE_VOLTAGE} V ({result.reason})")
+        newton.append(result.total_iterations)
+        linear.append(problem.newton.linear_iterations - before)
+        per_iteration.append(wall / result.total_iterations)
+    floors = [_poisson_floor(problem, config) for _ in range(repeats)]
+    out = {
+        "ranks": comm.size, "scale": scale, "dofs": problem.dofs, "cells": cell_mesh.num_cells_global(),
+        "mesh_s": mesh_s, "newton_iterations": int(np.median(newton)),
+        "linear_iterations_per_newton": float(np.median(linear)) / float(np.median(newton)),
+        "time_per_newton_iteration_s": stats(per_iteration),
+        "floor_s": stats([f[0] for f in floors]), "floor_iterations": floors[0][1],
+        "iteration_over_floor": stats([t / f[0] for t, f in zip(per_iteration, floors)]),
+        "memory_after_mesh_mb": after_mesh, "peak_memory_mb": _memory_mb("VmHWM", comm),
+    }
+    problem.newton.destroy()
+    if comm.rank == 0:
+        from solver.io import write_json_atomic
+
+        write_json_atomic(path, out)
+
+
+def _poisson_floor(problem, config) -> tuple[float, int]:
+    """Seconds and iterations of one scalar Poisson solve on the problem's mesh: assembly of
+    -div grad u = 1 (u = 0 where the tile's T is fixed) and CG with the 3D default's
+    BoomerAMG settings, to the same relative tolerance."""
+    import ufl
+    from petsc4py import PETSc
+
+    from solver.config.schema import ITERATIVE_PETSC
+    from solver.fem import compat
+
+    mesh = problem.cell_mesh.mesh
+    space = compat.lagrange_space(mesh, 1)
+    u, v = ufl.TrialFunction(space), ufl.TestFunction(space)
+    a = compat.create_form(ufl.inner(ufl.grad(u), ufl.grad(v)) * ufl.dx)
+    L = compat.create_form(1.0 * v * ufl.dx)
+    import dolfinx.fem
+
+    zero = dolfinx.fem.Function(space)
+    fdim = mesh.topology.dim - 1
+    dofs = np.concatenate([compat.locate_dofs_topological(space, fdim, problem.cell_mesh.facets(name))
+                           for name in ("bottom", "top")])
+    bc = compat.dirichletbc(zero, dofs, None)
+    prefix = "bench_poisson_"
+    options = {"ksp_type": "cg", "ksp_rtol": ITERATIVE_PETSC["ksp_rtol"], "pc_type": "hypre",
+               **{key[len("fieldsplit_T_"):]: value for key, value in ITERATIVE_PETSC.items()
+                  if key.startswith("fieldsplit_T_pc_hypre")}}
+    for key, value in options.items():
+        PETSc.Options()[prefix + key] = value
+    started = time.perf_counter()
+    A = compat.create_matrix(a)
+    compat.assemble_matrix_into(A, a, [bc])
+    A.assemble()
+    b = compat.create_vector(L)
+    compat.assemble_vector_into(b, L)
+    compat.set_bc(b, [bc])
+    ksp = PETSc.KSP().create(mesh.comm)
+    ksp.setOptionsPrefix(prefix)
+    ksp.setFromOptions()
+    ksp.setOperators(A)
+    x = b.duplicate()
+    ksp.solve(b, x)
+    seconds = time.perf_counter() - started
+    iterations = ksp.getIterationNumber()
+    for key in options:
+        PETSc.Options().delValue(prefix + key)
+    ksp.destroy()
+    A.destroy()
+    return seconds, iterations
+
+
+def _memory_mb(field: str, comm) -> float:
+    """The largest /proc/self/status `field` (VmRSS, VmHWM) over the ranks [MB]."""
+    value = 0.0
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                value = float(line.split()[1]) / 1024.0
+    from mpi4py import MPI
+
+    return float(comm.allreduce(value, op=MPI.MAX))
+
+
 def bench_training(settings: Settings) -> dict:
     """One digits epoch and layer-update throughput per training algorithm, one thread."""
     from threadpoolctl import threadpool_limits
@@ -663,7 +822,7 @@ def _calibration_parameters(config) -> tuple[list[dict], dict[str, float]]:
 BENCHMARKS: dict[str, Callable[[Settings], dict]] = {
     "mesh": bench_mesh, "solve": bench_solve, "sweep": bench_sweep, "peer": bench_peer,
     "transient": bench_transient, "crossbar": bench_crossbar, "training": bench_training,
-    "spice": bench_spice, "calibration": bench_calibration,
+    "spice": bench_spice, "calibration": bench_calibration, "tile": bench_tile,
 }
 
 
@@ -812,6 +971,8 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
     parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT,
                         help="JSON file to write (the one there before is kept as NAME.prev.json)")
     parser.add_argument("--details", action="store_true", help="print every figure, not only the summary")
+    parser.add_argument("--tile-worker", type=Path, help=argparse.SUPPRESS)  # one tile run (under mpirun)
+    parser.add_argument("--tile-scale", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     repeats = args.repeats or (1 if args.quick else 3)
     if repeats < 1:
@@ -825,6 +986,9 @@ def parse_args(argv: list[str]) -> tuple[argparse.Namespace, Settings]:
 
 def main(argv: list[str] | None = None) -> int:
     args, settings = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.tile_worker is not None:
+        tile_worker(args.tile_worker, args.tile_scale, settings.repeats)
+        return 0
     import solver.fem.compat  # noqa: F401 (initialises MPI and PETSc before any section)
     from solver.io import write_json_atomic
     from solver.versions import versions

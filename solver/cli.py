@@ -172,11 +172,12 @@ VERBS: dict[str, tuple[str, str]] = {
     "spice-array": ("solver.spice.command", "one parallel update of a crossbar in ngspice, with line resistance"),
     "calibrate": ("solver.calibration.command", "fit a cell's parameters to measured device data -> calibration/"),
     "sensitivity": ("solver.calibration.sensitivity_command", "sensitivity of the headline figures to every parameter"),
+    "crosstalk": ("solver.crosstalk.command", "thermal crosstalk on a 3D tile: per-cell T and rates, coupling matrix"),
 }
 
 
 # Verbs that run the FEM (they need solver.fem.compat.configure first).
-FEM_VERBS = ("mesh", "solve", "sweep", "run")
+FEM_VERBS = ("mesh", "solve", "sweep", "run", "crosstalk")
 
 
 # Options every verb may take; a verb module narrows them with COMMON_OPTIONS (merge has no

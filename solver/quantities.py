@@ -59,8 +59,9 @@ STEADY = (
     Quantity("current", "A", "current into the driven terminal, from the reaction of the charge equation",
              lambda s: s.current, required=True),
     Quantity("resistance", "Ohm", "voltage_device / current", lambda s: _ratio(s.voltage_device, s.current)),
-    Quantity("power", "W", "electrical power into the cell, voltage_device x current",
-             lambda s: s.voltage_device * s.current, required=True),
+    Quantity("power", "W", "electrical power into the cell: voltage_device x current (with terminals at "
+             "fractions of it: the sum of potential x current over the terminals)",
+             lambda s: s.power, required=True),
     Quantity("T_max", "K", "hottest temperature in the cell", lambda s: s.hottest[0], required=True),
 )
 # The hottest point's coordinates: one column per axis of the coordinate system (T_max_r,
@@ -72,13 +73,14 @@ BALANCES = (
              "(-kappa grad T + S T J).n of the discrete fields", lambda s: s.heat_out),
     Quantity("energy_balance", "1", "|power - heat_out| / |power|: energy conservation of the discrete fields "
              "(falls with the mesh size, O(h) for P1; solver/fem/balances.py)",
-             lambda s: _ratio(abs(s.voltage_device * s.current - s.heat_out), abs(s.voltage_device * s.current))
+             lambda s: _ratio(abs(s.power - s.heat_out), abs(s.power))
              if s.current != 0 else 0.0),
     Quantity("current_balance", "1", "|I_grounds - current| / |current|: the current leaving through the "
-             "grounds (boundary flux of J) against the terminal current (falls with the mesh size)",
+             "grounds and the terminals at a fraction of the drive (boundary flux of J) against the terminal "
+             "current (falls with the mesh size)",
              lambda s: _ratio(abs(s.ground_current - s.current), abs(s.current)) if s.current != 0 else 0.0),
     Quantity("matrix_current_share", "1", "the largest height-mean share of the current through a "
-             "layer's matrix, bypassing its filament (NaN without a filament)", lambda s: s.matrix_share),
+             "layer's matrix, bypassing its filament (NaN without a filament, and in a tile)", lambda s: s.matrix_share),
 )
 
 # Statistics of a probe region (columns probes/<probe>/<stat>).

@@ -73,12 +73,13 @@ def test_a_terminal_given_both_voltage_and_current_names_what_was_typed():
 
 
 def test_a_metallic_law_negative_in_the_reachable_range_is_refused(default_raw):
-    """1e4 / (1 + 0.01 (T - 1000)) is negative below 900 K, i.e. at the 300 K boundaries."""
-    default_raw["materials"] = {"TiN": {"electrical_conductivity": {
+    """1e4 / (1 + 0.01 (T - 1000)) is negative below 900 K, i.e. at the 300 K boundaries (on the
+    default cell's filament: only the materials a cell uses are checked)."""
+    default_raw["materials"] = {"filament": {"electrical_conductivity": {
         "law": "metallic", "value": 1e4, "alpha": 0.01, "T_ref": 1000}}}
-    with pytest.raises(ConfigError, match=r"materials\.TiN\.electrical_conductivity: must be positive from 150"):
+    with pytest.raises(ConfigError, match=r"materials\.filament\.electrical_conductivity: must be positive from 150"):
         validate_config(default_raw)
-    default_raw["materials"]["TiN"]["electrical_conductivity"]["alpha"] = 1e-3  # 1 + 1e-3 (150 - 1000) > 0
+    default_raw["materials"]["filament"]["electrical_conductivity"]["alpha"] = 1e-3  # 1 + 1e-3 (150 - 1000) > 0
     validate_config(default_raw)
 
 

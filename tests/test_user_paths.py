@@ -211,7 +211,7 @@ def test_no_progress_bar_redraws_under_mpirun(tmp_path):
 def test_range_drives_are_the_decimal_values():
     from solver.sweep.plan import drives
 
-    values = drives(load_config(DEFAULT_CONFIG, ["sweep.voltage={start: -1.5, stop: 1.5, num: 61}"]))  # 0.05 V steps
+    values = drives(load_config(STATIC_CONFIG))  # -1.5 to 1.5 V in 61 points
     assert len(values) == 61 and 0.8 in values and -0.1 in values and 1.5 in values
     assert all(len(repr(v)) <= 6 for v in values), [v for v in values if len(repr(v)) > 6]
 

@@ -176,12 +176,14 @@ class ElectroThermal:
         return d_resistance * v * current + (resistance * v + self.beta) * d_current - 1.0
 
 
-def steady_temperature(voltage, law: ElectroThermal) -> np.ndarray:
-    """Lowest root T of law.balance(V, T) = 0, element-wise over V (branch values of `law`
-    broadcast against V)."""
+def steady_temperature(voltage, law: ElectroThermal, ambient_rise=0.0) -> np.ndarray:
+    """Lowest root T of law.balance(V, T) + ambient_rise = 0, element-wise over V (branch
+    values of `law` and `ambient_rise` [K], the heat of the neighbours in an array
+    (solver.crosstalk), broadcast against V)."""
     v = np.atleast_1d(np.asarray(voltage, dtype=float))
     shape = v.shape
     column = v.reshape(-1, 1)
+    rise = np.broadcast_to(np.asarray(ambient_rise, dtype=float), shape).reshape(-1, 1)
 
     def per_point(name):
         return np.broadcast_to(np.asarray(getattr(law, name), dtype=float), shape).reshape(-1, 1)
@@ -191,7 +193,7 @@ def steady_temperature(voltage, law: ElectroThermal) -> np.ndarray:
     T0 = law.T0
     grid = T0 * np.exp(SCAN_START + SCAN_STEP * np.arange(SCAN_POINTS))
     with np.errstate(over="ignore", invalid="ignore"):
-        below = law.balance(column, grid[None, :]) <= 0
+        below = law.balance(column, grid[None, :]) + rise <= 0
     found = below.any(axis=1)
     k = np.where(found, below.argmax(axis=1), SCAN_POINTS - 1)
     low = grid[np.maximum(k - 1, 0)].reshape(-1, 1)
@@ -199,10 +201,10 @@ def steady_temperature(voltage, law: ElectroThermal) -> np.ndarray:
     with np.errstate(over="ignore", invalid="ignore"):
         for _ in range(BISECTION_STEPS):
             middle = 0.5 * (low + high)
-            positive = law.balance(column, middle) > 0
+            positive = law.balance(column, middle) + rise > 0
             low = np.where(positive, middle, low)
             high = np.where(positive, high, middle)
         T = 0.5 * (low + high)
-        T = T - law.balance(column, T) / law.balance_slope(column, T)
+        T = T - (law.balance(column, T) + rise) / law.balance_slope(column, T)
     T = np.where(found.reshape(-1, 1), T, grid[-1])
     return T.reshape(np.shape(voltage))

@@ -96,10 +96,11 @@ class CompactModel:
         return ElectroThermal(self.T0, conduction(self.current_law, self.T0, positive),
                               branch("R_th"), branch("delta_R_th"), branch("power_scale"), branch("beta"))
 
-    def temperature(self, voltage) -> np.ndarray:
-        """T_probe [K]: the steady state of the coupled laws (solver.compact.laws); NaN on a
+    def temperature(self, voltage, ambient_rise=0.0) -> np.ndarray:
+        """T_probe [K]: the steady state of the coupled laws (solver.compact.laws), with the
+        ambient raised by `ambient_rise` [K] (neighbour heating in an array; broadcast); NaN on a
         polarity the model has no branch for."""
-        T = steady_temperature(voltage, self.electro_thermal(voltage))
+        T = steady_temperature(voltage, self.electro_thermal(voltage), ambient_rise)
         if len(self.branches.polarities) == 2:
             return T
         v = np.asarray(voltage, dtype=float)

@@ -96,36 +96,123 @@ class Layer(Model):
     filament: Optional[Filament] = Field(default=None, description="optional body on the axis")
 
 
+GEOMETRY_KINDS = ("axisymmetric", "cell3d", "tile")
+TILE_REGIONS = ("substrate", "fill", "cap")  # region names a tile adds to its layers'
+
+
+class Tile(Model):
+    """An N x M crossbar tile of the layer stack (solver.geometry.tile): the first layer forms
+    the word lines (along x, one per row), the last the bit lines (along y, one per column),
+    the layers between them a pillar of line_width x line_width at every crossing, with the
+    filament at the pillar's centre (plus geometry.filament_position). A dielectric fill
+    surrounds lines and pillars; a substrate lies below, a cap above."""
+
+    rows: int = Field(default=3, ge=1, le=32, description="word lines (rows of cells)")
+    cols: int = Field(default=3, ge=1, le=32, description="bit lines (columns of cells)")
+    pitch: Positive = Field(description="distance between neighbouring lines (config units)")
+    line_width: Positive = Field(description="width of every line and side of every pillar (config units)")
+    margin: Optional[Positive] = Field(
+        default=None, description="fill beyond the outermost lines, to the outer faces (config units); "
+        "default: one pitch")
+    fill: str = Field(default="SiO2", description="material between lines and pillars, of substrate and cap")
+    substrate: Positive = Field(description="thickness of the fill below the word lines (config units)")
+    cap: Positive = Field(description="thickness of the fill above the bit lines (config units)")
+
+    @model_validator(mode="after")
+    def _check(self) -> Tile:
+        if self.line_width >= self.pitch:
+            raise ValueError(f"line_width: {self.line_width} is not smaller than the pitch {self.pitch}")
+        return self
+
+    @property
+    def margin_length(self) -> float:
+        return self.margin if self.margin is not None else self.pitch
+
+    def centres(self) -> list[tuple[int, int, float, float]]:
+        """(row, col, x, y) of every cell: bit line `col` at x = col pitch, word line `row` at
+        y = row pitch (config units)."""
+        return [(i, j, j * self.pitch, i * self.pitch) for i in range(self.rows) for j in range(self.cols)]
+
+    def extent(self) -> tuple[float, float, float, float]:
+        """(x_min, x_max, y_min, y_max) of the tile (config units)."""
+        reach = self.line_width / 2 + self.margin_length
+        return (-reach, (self.cols - 1) * self.pitch + reach, -reach, (self.rows - 1) * self.pitch + reach)
+
+    def line_names(self) -> tuple[str, ...]:
+        """The facet groups of the line ends: word line i at x_min is `row<i>`, bit line j at
+        y_min is `col<j>`."""
+        return tuple(f"row{i}" for i in range(self.rows)) + tuple(f"col{j}" for j in range(self.cols))
+
+
 class Geometry(Model):
-    radius: Positive = Field(description="outer radius of the simulated cell")
+    kind: Literal["axisymmetric", "cell3d", "tile"] = Field(
+        default="axisymmetric", description="axisymmetric: the (r, z) half-plane of the cell; cell3d: the "
+        "same cell as a 3D cylinder; tile: an array of cells with word and bit lines (geometry.tile)")
+    radius: Optional[Positive] = Field(default=None, description="outer radius of the simulated cell "
+                                       "(axisymmetric and cell3d)")
     layers: tuple[Layer, ...] = Field(min_length=1, description="bottom to top")
+    filament_position: tuple[float, float] = Field(
+        default=(0.0, 0.0), description="(x, y) of the filaments' axis from the cell's centre (config units; "
+        "3D kinds only); the probes are centred on it")
+    tile: Optional[Tile] = Field(default=None, description="the array tile (kind: tile)")
 
     @model_validator(mode="after")
     def _check(self) -> Geometry:
+        if self.kind == "tile":
+            if self.tile is None:
+                raise ValueError("tile: required key missing (kind: tile)")
+            if len(self.layers) < 3:
+                raise ValueError("layers: a tile needs at least 3 layers (word lines, a cell stack, bit lines)")
+        else:
+            if self.radius is None:
+                raise ValueError(f"radius: required key missing (kind: {self.kind})")
+            if self.tile is not None:
+                raise ValueError(f"tile: only for kind: tile (this geometry is {self.kind})")
+        if self.kind == "axisymmetric" and self.filament_position != (0.0, 0.0):
+            raise ValueError("filament_position: the axisymmetric cell has its filament on the axis "
+                             "(use kind: cell3d for an off-axis filament)")
+        reserved = ("top", "bottom", "outer", "axis") + (TILE_REGIONS if self.kind == "tile" else ())
         names: set[str] = set()
         for i, layer in enumerate(self.layers):
             region_names = [layer.name] + ([f"{layer.name}_filament"] if layer.filament else [])
             for name in region_names:
                 if "__" in name:
                     raise ValueError(f"layers[{i}].name: '__' is reserved for interface names")
-                if name in names or name in ("top", "bottom", "outer", "axis"):
+                if name in names or name in reserved:
                     raise ValueError(f"layers[{i}].name: region name {name!r} is used twice")
                 names.add(name)
             fil = layer.filament
             if fil is None:
                 continue
             where = f"layers[{i}].filament"
+            if self.kind == "tile" and i in (0, len(self.layers) - 1):
+                raise ValueError(f"{where}: the first and last layers of a tile are its lines; a filament "
+                                 "belongs to a layer between them")
+            room = self.lateral_room()
             for key in ("radius", "top_radius"):
                 value = getattr(fil, key)
-                if value is not None and value >= self.radius:
-                    raise ValueError(
-                        f"{where}.{key}: {value} is not smaller than the cell radius {self.radius}"
-                    )
+                if value is not None and value + self.offset() >= room:
+                    what = "the pillar half-width" if self.kind == "tile" else "the cell radius"
+                    raise ValueError(f"{where}.{key}: {value} (at {self.offset():g} off the centre) does not "
+                                     f"fit inside {what} {room}")
             if fil.height is not None and fil.height > layer.thickness:
                 raise ValueError(
                     f"{where}.height: {fil.height} exceeds the layer thickness {layer.thickness}"
                 )
         return self
+
+    def offset(self) -> float:
+        """Distance of the filament axis from the cell's centre (config units)."""
+        return math.hypot(*self.filament_position)
+
+    def lateral_room(self) -> float:
+        """Radius around the cell's centre that a filament or probe must stay within: the cell
+        radius, or half the pillar side in a tile (config units)."""
+        return self.tile.line_width / 2 if self.kind == "tile" else self.radius
+
+    @property
+    def is_3d(self) -> bool:
+        return self.kind != "axisymmetric"
 
     def filament_rims(self) -> list[tuple[float, float]]:
         """(r, z) of each filament's top rim, in config units: the re-entrant corner where a
@@ -136,7 +223,7 @@ class Geometry(Model):
                 if (fil := layer.filament) is not None]
 
     def z_bottoms(self) -> list[float]:
-        """z of each layer's bottom face, in config units."""
+        """z of each layer's bottom face, in config units (a tile's substrate lies below 0)."""
         z, out = 0.0, []
         for layer in self.layers:
             out.append(z)
@@ -145,13 +232,23 @@ class Geometry(Model):
 
     @property
     def height(self) -> float:
+        """Height of the layer stack (config units; without a tile's substrate and cap)."""
         return sum(layer.thickness for layer in self.layers)
 
     @property
     def boundary_groups(self) -> tuple[str, ...]:
-        """Facet groups of the outer boundary that take conditions (solver.geometry.cell names
-        them; the axis r = 0 is a symmetry line, not a boundary)."""
+        """Facet groups of the outer boundary that take conditions (solver.geometry names
+        them; the axis r = 0 is a symmetry line, not a boundary). A tile adds its line ends."""
+        if self.kind == "tile":
+            return ("bottom", "top", "outer") + self.tile.line_names()
         return ("bottom", "top", "outer")
+
+    def scale_lengths(self) -> tuple[float, ...]:
+        """The lengths that set the size of the model (config units)."""
+        if self.kind == "tile":
+            x0, x1, y0, y1 = self.tile.extent()
+            return (x1 - x0, y1 - y0, self.height + self.tile.substrate + self.tile.cap)
+        return (self.radius, self.height)
 
 
 class MeshOptions(Model):
@@ -173,70 +270,89 @@ class CurrentTerminal(Model):
     current: float = Field(description="total current into the terminal [A]")
 
 
+class FractionTerminal(Model):
+    """A terminal held at a fixed fraction of the driven terminal's potential U (V/2, V/3 and
+    2V/3 lines of a crossbar biasing scheme)."""
+
+    fraction: float = Field(description="its potential / the driven terminal's potential U [1]")
+
+
 def _terminal_tag(value: Any) -> Optional[str]:
     if isinstance(value, dict):
         if "current" in value:
             return "terminal:current"
+        if "fraction" in value:
+            return "terminal:fraction"
         return "terminal:voltage" if "voltage" in value else None
+    if isinstance(value, FractionTerminal):
+        return "terminal:fraction"
     return "terminal:current" if isinstance(value, CurrentTerminal) else "terminal:voltage"
 
 
 Terminal = Annotated[
-    Union[Annotated[VoltageTerminal, Tag("terminal:voltage")], Annotated[CurrentTerminal, Tag("terminal:current")]],
+    Union[Annotated[VoltageTerminal, Tag("terminal:voltage")], Annotated[CurrentTerminal, Tag("terminal:current")],
+          Annotated[FractionTerminal, Tag("terminal:fraction")]],
     Discriminator(
         _terminal_tag,
         custom_error_type="terminal",
-        custom_error_message="expected {voltage: V, series_resistance: Ohm} or {current: A}",
+        custom_error_message="expected {voltage: V, series_resistance: Ohm}, {current: A} or {fraction: f}",
     ),
 ]
 
 
 class Electrical(Model):
     """Electrical conditions keyed by the geometry's boundary facet groups (`top`, `bottom`,
-    `outer`, ...). The group named by `drive` is the driven terminal (an equipotential at the
-    swept voltage, through an optional series resistor, or carrying a set current); every
-    other group named here is grounded, {voltage: 0}; groups not named carry no current."""
+    `outer`; a tile's line ends `row<i>`, `col<j>`). The group named by `drive` is the driven
+    terminal (an equipotential at the swept voltage, through an optional series resistor, or
+    carrying a set current); every other group named here is grounded, {voltage: 0}, or held
+    at a fraction of the driven terminal's potential, {fraction: f}; groups not named carry no
+    current."""
 
     model_config = ConfigDict(extra="allow")
     __pydantic_extra__: dict[str, Terminal] = Field(init=False)
     boundary_description: ClassVar[str] = (
-        "per boundary facet group (`top`, `bottom`, `outer`): the driven terminal {voltage [V], "
-        "series_resistance [Ohm]} or {current [A]}, or a ground {voltage: 0}; default top "
+        "per boundary facet group (`top`, `bottom`, `outer`; a tile's `row<i>`, `col<j>`): the driven "
+        "terminal {voltage [V], series_resistance [Ohm]} or {current [A]}, a ground {voltage: 0}, or "
+        "{fraction [1]} of the driven terminal's potential; default (when `drive` is not given) top "
         "{voltage: 1.0}, bottom {voltage: 0}")
     drive: Name = Field(default="top", description="facet group of the driven terminal")
 
     @model_validator(mode="before")
     @classmethod
     def _defaults(cls, data: Any) -> Any:
-        if isinstance(data, dict):
+        if not isinstance(data, dict):
+            return data
+        if "drive" not in data:
             data = dict(data)
-            if "drive" not in data:
-                data.setdefault("top", {"voltage": 1.0})
+            data.setdefault("top", {"voltage": 1.0})
             data.setdefault("bottom", {"voltage": 0.0})
-            for name, value in data.items():
-                # `--set electrical.top.current=1e-4` adds a current to the default voltage
-                # terminal: name what was given rather than the key the user never typed
-                if isinstance(value, dict) and "current" in value and value.keys() & {"voltage", "series_resistance"}:
-                    raise ValueError(f"{name}: has both a voltage and a current; a terminal is {{voltage: V, "
-                                     f"series_resistance: Ohm}} or {{current: A}} (e.g. --set "
-                                     f"'electrical.{name}={{current: {value['current']}}}')")
+        for name, value in data.items():
+            # `--set electrical.top.current=1e-4` adds a current to the default voltage
+            # terminal: name what was given rather than the key the user never typed
+            if isinstance(value, dict) and "current" in value and value.keys() & {"voltage", "series_resistance"}:
+                raise ValueError(f"{name}: has both a voltage and a current; a terminal is {{voltage: V, "
+                                 f"series_resistance: Ohm}} or {{current: A}} (e.g. --set "
+                                 f"'electrical.{name}={{current: {value['current']}}}')")
         return data
 
     @model_validator(mode="after")
     def _one_driven_terminal(self) -> Electrical:
         if self.drive not in self.boundaries:
             raise ValueError(f"{self.drive}: the driven terminal (drive: {self.drive}) needs a condition")
+        if isinstance(self.terminal, FractionTerminal):
+            raise ValueError(f"{self.drive}: the driven terminal has a voltage or a current, not a fraction")
         for name, terminal in self.boundaries.items():
             grounded = isinstance(terminal, VoltageTerminal) and terminal.voltage == 0 \
                 and terminal.series_resistance == 0
-            if name != self.drive and not grounded:
+            if name != self.drive and not grounded and not isinstance(terminal, FractionTerminal):
                 raise ValueError(f"{name}: only the driven terminal ({self.drive}) has a voltage or "
-                                 "current; other electrical boundaries are grounds, {voltage: 0}")
+                                 "current; other electrical boundaries are grounds, {voltage: 0}, or "
+                                 "{fraction: f} of the driven terminal's potential")
         return self
 
     @property
     def boundaries(self) -> dict[str, Any]:
-        """Facet group -> condition (the driven terminal and the grounds)."""
+        """Facet group -> condition (the driven terminal, the grounds, the fraction terminals)."""
         return dict(self.__pydantic_extra__ or {})
 
     @property
@@ -246,7 +362,14 @@ class Electrical(Model):
 
     @property
     def grounds(self) -> list[str]:
-        return [name for name in self.boundaries if name != self.drive]
+        return [name for name, bc in self.boundaries.items()
+                if name != self.drive and not isinstance(bc, FractionTerminal)]
+
+    def potential_fractions(self) -> dict[str, float]:
+        """Terminal -> its potential over the driven terminal's U: 1 for the driven terminal,
+        `fraction` for a fraction terminal, 0 for a ground."""
+        return {name: 1.0 if name == self.drive else (bc.fraction if isinstance(bc, FractionTerminal) else 0.0)
+                for name, bc in self.boundaries.items()}
 
 
 class FixedTemperature(Model):
@@ -385,7 +508,9 @@ class Analysis(Model):
 
 
 class Probe(Model):
-    """A region of one layer where QoIs are averaged; z is relative to the layer bottom."""
+    """A region of one layer where QoIs are averaged; z is relative to the layer bottom. An
+    annulus about the axis; in 3D a cylinder about the filament's axis (in a tile, one per cell:
+    `<probe>_r<i>_c<j>`)."""
 
     layer: str = Field(description="layer name")
     r_min: NonNegative = Field(default=0.0, description="inner radius")
@@ -735,6 +860,27 @@ class Training(Model):
         return value
 
 
+CROSSTALK_CASES = ("one_cell", "row", "column", "all_half")
+
+
+class Crosstalk(Model):
+    """`filatherm crosstalk` (solver.crosstalk): biasing cases solved on the tile at several
+    pitches, every cell's probe temperature and switching rate, the coupling matrix and the
+    disturbance it adds. The biasing scheme is crossbar.scheme (V/2 or V/3)."""
+
+    device: Name = Field(default="default", description="results/<device>/model/compact_model.json is the "
+                         "compact model of the matching axisymmetric cell (--model overrides)")
+    pitches: tuple[Positive, ...] = Field(default=(50.0, 100.0, 200.0, 400.0), min_length=1, max_length=20,
+                                          description="tile pitches to solve (config units)")
+    polarity: Literal["positive", "negative"] = Field(default="positive", description="polarity of the pulses")
+    voltage: Optional[float] = Field(default=None, description="full pulse amplitude V [V], signed; default: "
+                                     "the compact model's V_write of the polarity")
+    cases: tuple[Literal["one_cell", "row", "column", "all_half"], ...] = Field(
+        default=CROSSTALK_CASES, min_length=1, description="one_cell: the middle cell at V, its row and column "
+        "half-selected; row: the middle row at V, the rest at V/2 (V/3); column: the middle column at V; "
+        "all_half: every cell at V/2 (V/3)")
+
+
 class Newton(Model):
     rtol: Positive = Field(default=1.0e-8, description="converged when every field's Newton update is "
                                                         "below rtol x its magnitude ...")
@@ -767,19 +913,35 @@ VOLTAGE_STEPS = (0.25, 1e-4)
 
 PetscValue = Union[bool, int, float, str]
 
+DIRECT_PETSC = {"ksp_type": "preonly", "pc_type": "lu", "pc_factor_mat_solver_type": "mumps"}
+# 3D kinds: GMRES preconditioned by one multiplicative block Gauss-Seidel sweep over the fields
+# (phi with the terminal potential U, then T), each block by one BoomerAMG V-cycle with HMIS
+# coarsening, distance-two (ext+i) interpolation truncated to 4 entries per row and strength
+# threshold 0.5: the settings the hypre manual recommends for 3D diffusion (PETSc's defaults,
+# Falgout/classical/0.25, made a linear solve 4x slower on the default cell in 3D). The index
+# sets of the splits come from the mixed space (solver.fem.snes). The tight relative tolerance
+# keeps Newton's quadratic convergence (the same iteration counts as LU).
+ITERATIVE_PETSC = {
+    "ksp_type": "gmres", "ksp_gmres_restart": 200, "ksp_rtol": 1.0e-10, "ksp_atol": 1.0e-30,
+    "ksp_max_it": 2000,
+    "pc_type": "fieldsplit", "pc_fieldsplit_type": "multiplicative",
+    **{f"fieldsplit_{field}_{key}": value for field in ("phi", "T") for key, value in (
+        ("ksp_type", "preonly"), ("pc_type", "hypre"), ("pc_hypre_type", "boomeramg"),
+        ("pc_hypre_boomeramg_coarsen_type", "HMIS"), ("pc_hypre_boomeramg_interp_type", "ext+i"),
+        ("pc_hypre_boomeramg_P_max", 4), ("pc_hypre_boomeramg_strong_threshold", 0.5))},
+}
+
 
 class Solver(Model):
     degree: Literal[1, 2] = Field(default=1, description="Lagrange degree of phi and T")
     newton: Newton = Field(default_factory=Newton, description="nonlinear tolerances")
-    petsc: dict[str, PetscValue] = Field(description="PETSc options of the solvers (snes_*, ksp_*, pc_*, mat_*; no "
-                                         "leading '-'), e.g. snes_linesearch_type: bt; true is a flag; viewers "
-                                         "print to the terminal only",
-        default_factory=lambda: {
-            "ksp_type": "preonly",
-            "pc_type": "lu",
-            "pc_factor_mat_solver_type": "mumps",
-        }
-    )
+    petsc: dict[str, PetscValue] = Field(
+        description="PETSc options of the solvers (snes_*, ksp_*, pc_*, mat_*, and fieldsplit_phi_* / "
+        "fieldsplit_T_* for the blocks of a fieldsplit preconditioner; no leading '-'), e.g. "
+        "snes_linesearch_type: bt; true is a flag; viewers print to the terminal only; default: LU (MUMPS) "
+        "for the axisymmetric cell, GMRES with a fieldsplit (phi, T) preconditioner and BoomerAMG per "
+        "field for 3D kinds",
+        default_factory=lambda: dict(DIRECT_PETSC))
     continuation: Continuation = Field(default_factory=Continuation, description="steps in the drive")
 
     @field_validator("petsc")
@@ -799,7 +961,7 @@ class Config(Model):
         description="results go to results/<name>/ (default: the config file's name)")
     units: Literal["nm", "um", "mm", "m"] = Field(
         default="nm", description="length unit of geometry, mesh and probes (everything else is SI)")
-    geometry: Geometry = Field(description="the axisymmetric cell")
+    geometry: Geometry = Field(description="the cell (axisymmetric or 3D) or an array tile")
     mesh: MeshOptions = Field(description="element sizes (default: scaled from the geometry)")
     materials: dict[Name, Material] = Field(
         default_factory=dict, description="additions to / overrides of the built-in library")
@@ -815,6 +977,7 @@ class Config(Model):
     training: Training = Field(default_factory=Training, description="hardware-aware training")
     calibration: Calibration = Field(default_factory=Calibration,
                                      description="what `filatherm calibrate` fits (docs/measurements.md)")
+    crosstalk: Crosstalk = Field(default_factory=Crosstalk, description="thermal crosstalk study on a tile")
     solver: Solver = Field(default_factory=Solver, description="discretisation and nonlinear solver")
 
     @model_validator(mode="before")
@@ -825,7 +988,10 @@ class Config(Model):
             return data
         geometry = data.get("geometry")
         try:
-            radius = float(geometry["radius"])
+            if geometry.get("kind") == "tile":
+                radius = float(geometry["tile"]["pitch"])
+            else:
+                radius = float(geometry["radius"])
             radii = [
                 min(float(v) for k, v in layer["filament"].items() if k in ("radius", "top_radius"))
                 for layer in geometry["layers"]
@@ -843,11 +1009,28 @@ class Config(Model):
             },
         }
 
+    @model_validator(mode="before")
+    @classmethod
+    def _default_solver(cls, data: Any) -> Any:
+        """3D kinds default to the iterative solver (LU fill grows too fast in 3D)."""
+        if not isinstance(data, dict) or not isinstance(data.get("geometry"), dict):
+            return data
+        if data["geometry"].get("kind", "axisymmetric") == "axisymmetric":
+            return data
+        solver = data.get("solver")
+        if solver is None:
+            solver = {}
+        if isinstance(solver, dict) and "petsc" not in solver:
+            data = {**data, "solver": {**solver, "petsc": dict(ITERATIVE_PETSC)}}
+        return data
+
     @model_validator(mode="after")
     def _cross_checks(self) -> Config:
         if not all(math.isfinite(v) for v in self.scale_lengths()):
             raise ValueError("geometry: lengths overflow when converted to metres")
         used = [("geometry.layers[%d].material" % i, layer.material) for i, layer in enumerate(self.geometry.layers)]
+        if self.geometry.tile is not None:
+            used.append(("geometry.tile.fill", self.geometry.tile.fill))
         used += [
             ("geometry.layers[%d].filament.material" % i, layer.filament.material)
             for i, layer in enumerate(self.geometry.layers)
@@ -872,12 +1055,17 @@ class Config(Model):
                         f"materials.{material}.heat_capacity: required for a transient analysis "
                         f"(used at {where})"
                     )
-        layers = {layer.name: layer for layer in self.geometry.layers}
+        geometry = self.geometry
+        layers = {layer.name: layer for layer in geometry.layers}
         for name, probe in self.probes.items():
             if probe.layer not in layers:
                 raise ValueError(f"probes.{name}.layer: no layer named {probe.layer!r}")
-            if probe.r_max > self.geometry.radius:
-                raise ValueError(f"probes.{name}.r_max: outside the cell radius {self.geometry.radius}")
+            if probe.r_max + geometry.offset() > geometry.lateral_room():
+                what = "the pillar half-width" if geometry.kind == "tile" else "the cell radius"
+                raise ValueError(f"probes.{name}.r_max: outside {what} {geometry.lateral_room()}")
+            if geometry.kind == "tile" and probe.layer in (geometry.layers[0].name, geometry.layers[-1].name):
+                raise ValueError(f"probes.{name}.layer: {probe.layer} forms the tile's lines; a probe belongs "
+                                 "to a layer of the cell stack between them")
             if probe.z_max > layers[probe.layer].thickness:
                 raise ValueError(
                     f"probes.{name}.z_max: outside the layer ({layers[probe.layer].thickness} thick)"
@@ -888,6 +1076,9 @@ class Config(Model):
                 if name not in self.geometry.boundary_groups:
                     raise ValueError(f"{section}.{name}: not a boundary of the cell (its boundaries: "
                                      f"{', '.join(self.geometry.boundary_groups)})")
+        if geometry.kind == "tile" and self.electrical.drive not in geometry.tile.line_names():
+            raise ValueError(f"electrical.drive: a tile is driven through a line end (row<i> or col<j>), "
+                             f"not {self.electrical.drive!r}")
         if self.kinetics is not None and self.kinetics.probe not in self.probes:
             raise ValueError(f"kinetics.probe: no probe named {self.kinetics.probe!r}")
         if self.kinetics is not None and self.kinetics.statistic == "max" and self.kinetics.uses_field:
@@ -931,7 +1122,7 @@ class Config(Model):
 
     def scale_lengths(self) -> tuple[float, ...]:
         scale = self.length_scale
-        return (self.geometry.radius * scale, self.geometry.height * scale)
+        return tuple(length * scale for length in self.geometry.scale_lengths())
 
     @property
     def length_scale(self) -> float:

@@ -30,6 +30,7 @@ SECTIONS: dict[str, str] = {
     "crossbar": "crossbar",
     "training": "training",
     "calibration": "calibration",  # what `filatherm calibrate` fits; no solved point depends on it
+    "crosstalk": "crosstalk",  # which tile solves `filatherm crosstalk` makes, from its own config
 }
 
 MESH = tuple(name for name, stage in SECTIONS.items() if stage == "mesh")

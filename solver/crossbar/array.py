@@ -58,11 +58,13 @@ class CrossbarArray:
     gives the same devices without any response to half- and unselected pulses (a reference
     that isolates what disturbance costs). With `lines` the trains of `apply_trains` and
     `update` are applied through the line network's nodal solve, whose scheme replaces
-    `scheme`."""
+    `scheme`. `select_gain` (broadcast against the weights) multiplies each device's
+    half-select step in the counted phases (apply_phase): the rate increase its neighbours'
+    heat causes (solver.crosstalk), for one fixed pattern of selected lines."""
 
     def __init__(self, device: DeviceModel, shape: tuple[int, ...], scheme: str,
                  rng: np.random.Generator, initial: float = 0.0, half_select: bool = True,
-                 lines: Optional[LineNetwork] = None):
+                 lines: Optional[LineNetwork] = None, select_gain: Optional[np.ndarray] = None):
         if scheme not in SCHEMES:
             raise ValueError(f"unknown scheme {scheme!r}")
         self.device = device
@@ -70,6 +72,7 @@ class CrossbarArray:
         self.rng = rng
         self.half_select = half_select
         self.lines = lines
+        self.select_gain = 1.0 if select_gain is None else select_gain
         self.weights = np.full(shape, float(initial))
         if lines is not None:
             if shape[-2:] != (lines.rows, lines.cols):
@@ -92,12 +95,13 @@ class CrossbarArray:
         fraction = SCHEMES[self.scheme]
         v = self.device.write_voltage(polarity)
 
-        def factors(voltage: float):
+        def factors(voltage: float, gain=1.0):
+            prefactor = self.prefactor * gain  # gain: the half-select gain of neighbour heating
             if weights is None:
-                return self.device.pulse_factors(voltage, self.prefactor)
-            return self.device.pulse_factors(voltage, self.prefactor, weights)
+                return self.device.pulse_factors(voltage, prefactor)
+            return self.device.pulse_factors(voltage, prefactor, weights)
 
-        out = {"full": factors(v), "select": factors(fraction * v)}
+        out = {"full": factors(v), "select": factors(fraction * v, self.select_gain)}
         if self.scheme == "v_third":
             out["unselected"] = factors(-v / 3.0)
         return out

@@ -16,6 +16,8 @@ array's counting update reproduces exactly.
 
 from __future__ import annotations
 
+from typing import Optional
+
 import numpy as np
 
 from solver.config.schema import Crossbar
@@ -53,10 +55,11 @@ def disturb(array: CrossbarArray, polarity: int, row: int, col: int, pulses: int
 
 
 def disturbance_curve(device: DeviceModel, crossbar: Crossbar, polarity: int,
-                      rng: np.random.Generator) -> dict:
-    """Half-select damage vs pulse count for one device technology and polarity."""
+                      rng: np.random.Generator, select_gain: Optional[np.ndarray] = None) -> dict:
+    """Half-select damage vs pulse count for one device technology and polarity; `select_gain`
+    (rows, cols) multiplies each device's half-select step (neighbour heating, solver.crosstalk)."""
     rows, cols = crossbar.rows, crossbar.cols
-    array = CrossbarArray(device, (rows, cols), crossbar.scheme, rng)
+    array = CrossbarArray(device, (rows, cols), crossbar.scheme, rng, select_gain=select_gain)
     array.weights = checkerboard(rows, cols)
     initial = array.weights.copy()
     row, col = rows // 2, cols // 2

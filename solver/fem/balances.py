@@ -53,7 +53,7 @@ from solver.fem.problem import ElectroThermalProblem
 @dataclass
 class _Forms:
     heat_out: dict          # boundary name -> compiled 2 pi int q.n r ds
-    current_bottom: object  # compiled 2 pi int_grounds J.n r ds
+    current_bottom: dict    # terminal name -> compiled 2 pi int J.n r ds (grounds, fraction terminals)
     matrix_current: dict    # layer name -> (compiled 2 pi int_matrix -J_z r dx, layer height [m])
 
 
@@ -101,19 +101,19 @@ def _compile(problem: ElectroThermalProblem) -> _Forms:
             current += ufl.inner(J, n) * r * ds(region.tag)
         return two_pi * heat, two_pi * current
 
-    heat_out, grounds = {}, 0
+    heat_out, current_bottom = {}, {}
+    leaving = [name for name in config.electrical.boundaries if name != config.electrical.drive]
     for name in config.geometry.boundary_groups:  # the axis carries no flux (r = 0)
         heat, current = region_fluxes(name)
         heat_out[name] = compat.create_form(heat)
-        if name in config.electrical.grounds:
-            grounds += current
-    current_bottom = compat.create_form(grounds)
+        if name in leaving:  # the grounds and the terminals at a fraction of U; one form each:
+            current_bottom[name] = compat.create_form(current)  # each has its own facet tags
 
     matrix_current = {}
     vertical = problem.coordinates.gdim - 1  # the layers stack along the last coordinate
     laws_by_tag = {region.tag: region.laws for region in problem.region_laws}
     for region in cell_mesh.regions:
-        if region.is_filament:
+        if region.is_filament or config.geometry.kind == "tile":  # a tile's cells share no single current
             continue
         layer = config.geometry.layers[region.layer_index]
         if layer.filament is None:
@@ -131,8 +131,9 @@ def heat_out_by_boundary(problem: ElectroThermalProblem) -> dict[str, float]:
 
 
 def electrical_power(problem: ElectroThermalProblem) -> float:
-    """U I at the top terminal [W] (I from the reaction of the charge equation)."""
-    return float(problem.U.value) * problem.current()
+    """U I at the top terminal [W] (I from the reaction of the charge equation); with terminals
+    at fractions of U, the sum of potential x current over the terminals."""
+    return problem.electrical_power(problem.current())
 
 
 def energy_balance(problem: ElectroThermalProblem) -> float:
@@ -144,8 +145,9 @@ def energy_balance(problem: ElectroThermalProblem) -> float:
 
 
 def bottom_current_flux(problem: ElectroThermalProblem) -> float:
-    """Current leaving through the grounds (the bottom electrode), 2 pi int J.n r ds of the fields [A]."""
-    return compat.assemble_scalar(_forms(problem).current_bottom, problem.comm)
+    """Current leaving through the grounds (the bottom electrode) and the terminals at a
+    fraction of U, 2 pi int J.n r ds of the fields [A]."""
+    return sum(compat.assemble_scalar(form, problem.comm) for form in _forms(problem).current_bottom.values())
 
 
 def current_balance(problem: ElectroThermalProblem) -> float:

@@ -63,5 +63,6 @@ class Cartesian(CoordinateSystem):
 
 
 def coordinate_system(config) -> CoordinateSystem:
-    """The coordinate system of a config's geometry (the layered cell is axisymmetric)."""
-    return Axisymmetric()
+    """The coordinate system of a config's geometry: the layered cell is axisymmetric, the
+    3D kinds (cell3d, tile) are Cartesian x, y, z."""
+    return Axisymmetric() if config.geometry.kind == "axisymmetric" else Cartesian(3)

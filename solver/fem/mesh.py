@@ -17,7 +17,8 @@ from solver.config.schema import Config
 from solver.errors import FilathermError, InputError
 from solver.fem import compat
 from solver.fem.coordinates import coordinate_system
-from solver.geometry.cell import CellModel, Region, generate, triangles_by_region
+from solver.geometry.cell import CellModel, Region, triangles_by_region
+from solver.geometry.kinds import generate, probe_cylinders
 from solver.geometry.session import keep_sigint
 
 
@@ -81,7 +82,7 @@ def _build_mesh(config: Config, comm, msh_path: Optional[Path], keep_plot_data: 
         gmsh.model.add(config.name)
         try:
             model = generate(config, gmsh)
-            if keep_plot_data:
+            if keep_plot_data and not config.geometry.is_3d:
                 plot_data = triangles_by_region(gmsh, model)
             if msh_path is not None:
                 _write_msh(gmsh, msh_path, config.length_scale)
@@ -121,6 +122,8 @@ def _probe_cells(config: Config, mesh) -> dict[str, np.ndarray]:
     """Local cells inside each probe box (its edges are meshed, so midpoints decide exactly)."""
     if not config.probes:
         return {}
+    if config.geometry.is_3d:
+        return _probe_cells_3d(config, mesh)
     midpoints = compat.cell_vertex_coordinates(mesh).mean(axis=1) / config.length_scale
     z_bottoms = dict(zip((layer.name for layer in config.geometry.layers),
                          config.geometry.z_bottoms()))
@@ -133,9 +136,27 @@ def _probe_cells(config: Config, mesh) -> dict[str, np.ndarray]:
     return out
 
 
+def _probe_cells_3d(config: Config, mesh) -> dict[str, np.ndarray]:
+    """Local cells inside each probe cylinder. Its faces are meshed, but a curved face only as
+    a polyhedron whose vertices lie on it: a cell inside has every vertex within the closed
+    cylinder, while a cell outside has at least one vertex off it (a midpoint test would
+    misplace cells in the slivers between the polyhedron and the cylinder)."""
+    corners = compat.cell_vertex_coordinates(mesh) / config.length_scale
+    tol = 1e-6 * max(config.geometry.scale_lengths())
+    out = {}
+    for probe in probe_cylinders(config):
+        shape = probe.shape
+        rho = np.hypot(corners[:, :, 0] - shape.x, corners[:, :, 1] - shape.y)
+        z = corners[:, :, 2]
+        inside = ((rho <= shape.r_max + tol) & (rho >= shape.r_inner - tol)
+                  & (z >= shape.z0 - tol) & (z <= shape.z1 + tol)).all(axis=1)
+        out[probe.name] = np.flatnonzero(inside).astype(np.int32)
+    return out
+
+
 def mesh_summary(cell_mesh: CellMesh, config: Config) -> dict:
-    """Cells, vertices, element sizes and the area (of the meshed section) and volume of each
-    region (config units)."""
+    """Cells, vertices, element sizes and the volume of each region (and, in 2D, the area of its
+    meshed section), in config units."""
     import ufl
 
     mesh = cell_mesh.mesh
@@ -151,10 +172,11 @@ def mesh_summary(cell_mesh: CellMesh, config: Config) -> dict:
     regions = {}
     for region in cell_mesh.regions:
         tag = cell_mesh.cell_tag(region.name)
-        area = _integrate(1.0 * dx(tag), mesh)
-        volume = _integrate(volume_weight * dx(tag), mesh)
-        regions[region.name] = {"material": region.material, "area": area / scale**2,
-                                "volume": volume / scale**3}
+        entry = {"material": region.material}
+        if coordinates.gdim == 2:  # the meshed section of a body of revolution
+            entry["area"] = _integrate(1.0 * dx(tag), mesh) / scale**2
+        entry["volume"] = _integrate(volume_weight * dx(tag), mesh) / scale**3
+        regions[region.name] = entry
     return {
         "cells": cell_mesh.num_cells_global(),
         "vertices": cell_mesh.num_vertices_global(),

@@ -2,7 +2,8 @@
 
 Recipe (read top to bottom in `ElectroThermalProblem.__init__`):
   1. mixed space W = P_k x P_k for (phi0, T); the driven terminal's potential U is one extra
-     scalar unknown and phi = phi0 + U w_drive (w_drive = 1 on the driven terminal's dofs);
+     scalar unknown and phi = phi0 + U w (w = 1 on the driven terminal's dofs, f on those of a
+     terminal held at a fraction f of U, 0 elsewhere);
   2. Dirichlet conditions: phi0 = 0 on every electrical boundary (the driven terminal and the
      grounds, named facet groups of the config's `electrical`), T on every facet group where
      `thermal` fixes it;
@@ -95,8 +96,9 @@ class TerminalEquation:
         return 1.0 + self.R_s * dI_dU
 
     def top_global_dofs(self) -> np.ndarray:
+        """Global dofs where phi moves with U (the driven terminal and the fraction terminals)."""
         imap = self.p.W.dofmap.index_map
-        return imap.local_to_global(self.p.top_dofs.astype(np.int32)).astype(np.int64)
+        return imap.local_to_global(self.p.lifted_dofs.astype(np.int32)).astype(np.int64)
 
 
 class ElectroThermalProblem:
@@ -124,8 +126,7 @@ class ElectroThermalProblem:
         electrical = config.electrical
         drive_facets = cell_mesh.facets(electrical.drive)
         self.top_dofs = compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim, drive_facets)[0]
-        self.w_top = dolfinx.fem.Function(self.V_phi)
-        self.w_top.x.array[compat.locate_dofs_topological(self.V_phi, fdim, drive_facets)] = 1.0
+        self.w_top, self.lifted_dofs = self._lifting(fdim)
         self.phi = phi0 + self.U * self.w_top
         self.T = T
 
@@ -160,9 +161,14 @@ class ElectroThermalProblem:
         F = residual(self.region_laws, self.phi, T, w_test, v_test, weight, self.dx, self.robin, self.ds,
                      self.time)
         J = ufl.derivative(F, self.u, ufl.TrialFunction(self.W))
+        self.residual_ufl = F
 
         # 4. terminal and energy functionals: actions of F on indicator functions
         self.e_top = self._indicator(self.top_dofs)
+        # the direction of U in W: w on the phi dofs (e_top itself when only the drive is lifted;
+        # decided from the config, the same on every rank)
+        only_drive = all(f == 0.0 for name, f in electrical.potential_fractions().items() if name != electrical.drive)
+        self.e_lift = self.e_top if only_drive else self._lifting_direction()
         ground_dofs = [compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim, cell_mesh.facets(name))[0]
                        for name in electrical.grounds]
         self.e_bottom = self._indicator(np.unique(np.concatenate(ground_dofs)) if ground_dofs
@@ -173,11 +179,13 @@ class ElectroThermalProblem:
                          dolfinx.fem.Constant(mesh, 0.0) * weight * self.ds)
         self.forms = {
             "F": F, "J": J,
-            "dF_dU": ufl.derivative(F, self.u, self.e_top),
+            "dF_dU": ufl.derivative(F, self.u, self.e_lift),
             "I_top": I_top,
             "dI_du": ufl.derivative(I_top, self.u, ufl.TestFunction(self.W)),
-            "dI_dU": ufl.derivative(I_top, self.u, self.e_top),
+            "dI_dU": ufl.derivative(I_top, self.u, self.e_lift),
             "I_bottom": -revolution * ufl.action(F, self.e_bottom),
+            # sum over terminals of (potential / U) x current: U times it is the power in
+            "I_lifted": revolution * ufl.action(F, self.e_lift),
             "heat_out": revolution * (robin_heat - ufl.action(F, self.e_dirichlet_T)),
         }
         self.forms = {name: compat.create_form(form) for name, form in self.forms.items()}
@@ -220,6 +228,25 @@ class ElectroThermalProblem:
             T_dofs_all.append(dofs[0])
         dirichlet_T = np.unique(np.concatenate(T_dofs_all)) if T_dofs_all else np.array([], np.int32)
         return bcs, dirichlet_T
+
+    def _lifting(self, fdim: int):
+        """w on V_phi: each terminal's potential over U (1 on the driven terminal, its fraction
+        on a fraction terminal); and the dofs of W where w is not zero."""
+        w = dolfinx.fem.Function(self.V_phi)
+        lifted = []
+        for name, fraction in self.config.electrical.potential_fractions().items():
+            if fraction == 0.0:
+                continue
+            facets = self.cell_mesh.facets(name)
+            w.x.array[compat.locate_dofs_topological(self.V_phi, fdim, facets)] = fraction
+            lifted.append(compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim, facets)[0])
+        return w, np.unique(np.concatenate(lifted))
+
+    def _lifting_direction(self):
+        """The Function of W equal to w on the phi dofs (the derivative of phi in U)."""
+        e = dolfinx.fem.Function(self.W)
+        e.x.array[self.phi_map] = self.w_top.x.array
+        return e
 
     def _indicator(self, dofs: np.ndarray):
         """A Function of W equal to 1 at the given dofs (of W), 0 elsewhere."""
@@ -290,6 +317,28 @@ class ElectroThermalProblem:
     def current_bottom(self) -> float:
         """Current out through the grounds, from the reaction of the charge equation [A]."""
         return compat.assemble_scalar(self.forms["I_bottom"], self.comm)
+
+    def terminal_currents(self) -> dict[str, float]:
+        """Current into each electrical terminal [A] (reactions of the charge equation); the
+        forms are compiled on first use."""
+        if not hasattr(self, "_terminal_forms"):
+            fdim = self.cell_mesh.mesh.topology.dim - 1
+            self._terminal_forms = {}
+            for name in self.config.electrical.boundaries:
+                dofs = compat.locate_dofs_topological((self.W.sub(0), self.V_phi), fdim,
+                                                      self.cell_mesh.facets(name))[0]
+                indicator = self._indicator(dofs)
+                self._terminal_forms[name] = compat.create_form(
+                    self.coordinates.revolution * ufl.action(self.residual_ufl, indicator))
+        return {name: compat.assemble_scalar(form, self.comm) for name, form in self._terminal_forms.items()}
+
+    def electrical_power(self, current: float) -> float:
+        """Power into the cell [W]: U x `current` (the driven terminal's) when the other
+        terminals are grounds, else U x sum_k f_k I_k over the terminals."""
+        U = float(self.U.value)
+        if self.e_lift is self.e_top:
+            return U * current
+        return U * compat.assemble_scalar(self.forms["I_lifted"], self.comm)
 
     def heat_out(self) -> float:
         """Heat leaving through all boundaries (reactions at fixed T plus convection) [W]."""

@@ -109,6 +109,10 @@ class SolvedState:
         return self.problem.current()
 
     @cached_property
+    def power(self) -> float:
+        return self.problem.electrical_power(self.current)
+
+    @cached_property
     def heat_out(self) -> float:
         return sum(balances.heat_out_by_boundary(self.problem).values())
 

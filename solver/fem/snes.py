@@ -15,6 +15,10 @@ the cells touching the top electrode).
 
 Convergence is judged on the full Newton direction in physical units (see `direction_size`),
 which keeps the meaning of rtol/atol independent of how large currents and heat flows are.
+
+With `pc_type: fieldsplit` (the 3D default, solver.config.schema.ITERATIVE_PETSC) the splits
+are the fields: `phi` (the phi0 dofs and U) and `T`, index sets in the augmented matrix's
+numbering, so each block gets its own preconditioner (algebraic multigrid).
 """
 
 from __future__ import annotations
@@ -28,7 +32,7 @@ from petsc4py import PETSc
 
 from solver.errors import InputError
 from solver.fem import compat
-from solver.fem.petsc_options import check_factorisation, check_read, petsc_strings, rejected
+from solver.fem.petsc_options import SPLITS, check_read, check_setup, petsc_strings, rejected
 
 _instances = itertools.count()
 CHORD_CONTRACTION = 0.3  # a reused Jacobian must shrink the update at least this fast
@@ -87,6 +91,7 @@ class BorderedNewton:
         self._last_size = np.inf
         self.reused = False
         self.jacobians = 0  # assembled and factorised (for benchmarks)
+        self.linear_iterations = 0  # Krylov iterations of every solve so far (for benchmarks)
         self.scalar = 0.0
         self._nonfinite = False
 
@@ -101,14 +106,15 @@ class BorderedNewton:
         for key, value in values.items():
             options[prefix + key] = value
         self._option_keys = [prefix + key for key in values]
+        self._split_index_sets = []
         self.snes.setFunction(self._residual, self.F)
         self.snes.setJacobian(self._jacobian, self.A)
         self.snes.setConvergenceTest(self._converged)
         self.snes.setLineSearchPreCheck(self._record_direction)
         try:
             self.snes.setFromOptions()
+            check_setup(prefix)  # before check_read: it reads a fieldsplit's block options
             check_read(petsc_options, prefix)
-            check_factorisation(prefix)
         except PETSc.Error as err:
             self.destroy()
             raise rejected(err, prefix) from None
@@ -116,6 +122,9 @@ class BorderedNewton:
             self.destroy()
             raise
         self.snes.setTolerances(max_it=max_it)
+        pc = self.snes.getKSP().getPC()
+        if pc.getType() == PETSc.PC.Type.FIELDSPLIT:
+            self._set_field_splits(pc)
 
     # -- structure -----------------------------------------------------------------------
 
@@ -154,6 +163,20 @@ class BorderedNewton:
         A.setLGMap(*lgmap)
         A.setOption(PETSc.Mat.Option.NEW_NONZERO_ALLOCATION_ERR, True)
         return A
+
+    def _set_field_splits(self, pc) -> None:
+        """Splits `phi` (phi0 and the scalar U, row N on the last rank) and `T`, in global
+        numbering: the augmented matrix's rows on a rank are its DOLFINx-owned dofs (plus N)."""
+        start = self.u.function_space.dofmap.index_map.local_range[0]
+        splits = []
+        for name in SPLITS:
+            rows = start + np.sort(self.field_dofs[name]).astype(np.int64)
+            if name == "phi" and self.owns_scalar:
+                rows = np.append(rows, self.n_global)
+            index_set = PETSc.IS().createGeneral(rows.astype(PETSc.IntType), comm=self.comm)
+            splits.append((name, index_set))
+        pc.setFieldSplitIS(*splits)
+        self._split_index_sets = [index_set for _, index_set in splits]
 
     # -- state ---------------------------------------------------------------------------
 
@@ -287,6 +310,7 @@ class BorderedNewton:
             self._push(self.x)
             return NewtonResult(False, self.snes.getIterationNumber(), f"PETSc error {err.ierr}", self._nonfinite)
         self._push(self.x)
+        self.linear_iterations += self.snes.getLinearSolveIterations()
         reason = self.snes.getConvergedReason()
         if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE:
             # A failed factorisation (a non-finite Jacobian) leaves the preconditioner in an
@@ -303,6 +327,8 @@ class BorderedNewton:
             options.delValue(key)
         self.snes.destroy()
         self.A.destroy()
+        for index_set in self._split_index_sets:
+            index_set.destroy()
 
 
 def _max_op():

@@ -21,6 +21,11 @@ def run(args: argparse.Namespace) -> int:
     from solver.io import ensure_dir
 
     config = load_config_from_args(args)
+    if args.plot and config.geometry.is_3d:
+        from solver.errors import InputError
+
+        raise InputError(f"--plot: draws the section of an axisymmetric cell; open the .xdmf of this "
+                         f"{config.geometry.kind} mesh in ParaView")
     out_dir = ensure_dir(Path(args.output) if args.output else Path("meshes"))
     stem = out_dir / config.name
     refuse_overwrite(stem.with_suffix(".msh"), args.force)
@@ -39,12 +44,15 @@ def run(args: argparse.Namespace) -> int:
 
 def format_summary(summary: dict, stem: Path) -> str:
     unit = summary["units"]
+    with_area = all("area" in region for region in summary["regions"].values())  # 2D sections only
+    area_header = f"{'area [' + unit + '^2]':>16}" if with_area else ""
     lines = [
         f"mesh {stem}.msh / .xdmf: {summary['cells']} cells, {summary['vertices']} vertices, "
         f"element size {summary['h_min']:.3g} to {summary['h_max']:.3g} {unit}",
-        f"  {'region':<24}{'material':<12}{'area [' + unit + '^2]':>16}{'volume [' + unit + '^3]':>18}",
+        f"  {'region':<24}{'material':<12}{area_header}{'volume [' + unit + '^3]':>18}",
     ]
     for name, region in summary["regions"].items():
-        lines.append(f"  {name:<24}{region['material']:<12}{region['area']:>16.6g}{region['volume']:>18.6g}")
+        area = f"{region['area']:>16.6g}" if with_area else ""
+        lines.append(f"  {name:<24}{region['material']:<12}{area}{region['volume']:>18.6g}")
     lines.append("  facet groups: " + ", ".join(summary["facet_groups"]))
     return "\n".join(lines)

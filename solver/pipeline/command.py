@@ -40,6 +40,9 @@ def run(args: argparse.Namespace) -> int:
     if args.ranks < 1:
         raise InputError("--ranks: must be at least 1")
     config = load_config_from_args(args, ("sweep.error_estimate=true",) if args.error_estimate else ())
+    if config.geometry.is_3d:
+        raise InputError(f"geometry.kind: the pipeline runs the axisymmetric cell; for a {config.geometry.kind} "
+                         "use `filatherm solve`, `sweep` or `crosstalk`")
     meshes = Path(args.output) / "meshes" if args.output else Path("meshes")
     pipeline = Pipeline(config, results_dir(args, config), RunOptions(args.ranks, args.force, meshes),
                         say=lambda text: say(text, args.quiet))

@@ -56,9 +56,10 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
     config = _variant_config(base, primary.variant.parameters)
 
     mesh_png = out / "mesh.png"
-    if not mesh_png.exists():
+    if not mesh_png.exists() and not config.geometry.is_3d:  # the figure draws the (r, z) section
         _mesh_figure(config, mesh_png)
-    made["Mesh and regions"] = mesh_png
+    if mesh_png.exists():
+        made["Mesh and regions"] = mesh_png
     made["I-V and T-V"] = figures.iv_and_temperature(out / "iv_tv.png", sweep, probe, names)
 
     model = primary.model
@@ -124,11 +125,19 @@ def build_report(results: Path, output: Optional[Path] = None, say: Callable[[st
 
         made["Design map"] = plot_design_map(out / "design_map.png", design_map, "training")
 
+    # only when a tile was solved with this compact model (crosstalk.json is beside it by default)
+    crosstalk = checked_result(results / "crosstalk" / "crosstalk.json", primary.variant.model_path, family.stale)
+    if crosstalk:
+        from solver.crosstalk.plots import plot_crosstalk
+
+        made["Thermal crosstalk"] = plot_crosstalk(out / "crosstalk.png", crosstalk)
+
     crossbar_summary = primary.crossbar_summary
     mesh_error = _optional_json(results / "model" / "mesh_error.json", [], "")  # `sweep.error_estimate`
     text = summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary,
                             training, made, missing, stage_log or _optional_json(results / "pipeline.json", [], ""),
-                            comparison, design_map, family=family, pulses=pulses, mesh_error=mesh_error)
+                            comparison, design_map, family=family, pulses=pulses, mesh_error=mesh_error,
+                            crosstalk=crosstalk)
     write_text_atomic(out / "summary.md", text)
     say(f"report: {len(made)} figures, {len(missing)} missing parts"
         + (f", {len(family.stale)} stale parts left out" if family.stale else ""))
@@ -256,19 +265,46 @@ def _num(value, fmt: str = ".4g") -> str:
     return format(value, fmt)
 
 
+def _crosstalk_lines(crosstalk: dict) -> list[str]:
+    """The crosstalk study (crosstalk/crosstalk.json): per pitch, the half-selected cell next to
+    a selected row and the disturbance with the neighbours' heat."""
+    tile = crosstalk["tile"]
+    unit = tile["units"]
+    lines = ["", "## Thermal crosstalk", "",
+             f"{tile['rows']}x{tile['cols']} tile, {crosstalk['scheme']}, pulses of {crosstalk['voltage']:+.3f} V. "
+             "A half-selected cell next to a fully selected row (every column pulsed at once):", "",
+             f"| pitch [{unit}] | heating from the neighbours [K] | rate increase | coupling to the nearest "
+             "neighbour [K/W] | max disturbance after the pulses, without / with the heating |",
+             "|---|---|---|---|---|"]
+    for pitch in crosstalk["pitches"]:
+        row = pitch.get("half_selected", {}).get("row")
+        if row is None:
+            continue
+        K = pitch["coupling"]["K"]
+        disturbance = pitch.get("disturbance", {})
+        lines.append(f"| {pitch['pitch']:g} | {row['neighbour_heating']:.1f} | {row['rate_increase']:.3g} | "
+                     f"{_num(K[0][1], '.3g')} (same row), {_num(K[1][0], '.3g')} (same column) | "
+                     f"{_num(disturbance.get('max_half_selected_without'), '.3g')} / "
+                     f"{_num(disturbance.get('max_half_selected_with'), '.3g')} |")
+    return lines
+
+
 def summary_markdown(config, table, model, write_points, pulse, disturbance, crossbar_summary, training,
                      made: dict[str, Path], missing: list[str], stage_log: Optional[dict],
                      comparison: Optional[dict] = None, design_map: Optional[dict] = None,
-                     family=None, pulses: Optional[dict] = None, mesh_error: Optional[dict] = None) -> str:
+                     family=None, pulses: Optional[dict] = None, mesh_error: Optional[dict] = None,
+                     crosstalk: Optional[dict] = None) -> str:
     from solver.report.family import variants_table
 
     lines = [f"# filatherm report: {config.name}", ""]
     layers = " / ".join(f"{layer.material} {layer.thickness:g}" + (" + filament" if layer.filament else "")
                         for layer in config.geometry.layers)
+    extent = (f"radius {config.geometry.radius:g} {config.units}" if config.geometry.kind != "tile"
+              else f"{config.geometry.tile.rows}x{config.geometry.tile.cols} tile at pitch "
+                   f"{config.geometry.tile.pitch:g} {config.units}")
     several = family is not None and len(family.variants) > 1
     which = f" (the primary variant, {family.primary.variant.label})" if several else ""
-    lines += [f"Cell (bottom to top, {config.units}){which}: {layers}; radius {config.geometry.radius:g} "
-              f"{config.units}.",
+    lines += [f"Cell (bottom to top, {config.units}){which}: {layers}; {config.geometry.kind}, {extent}.",
               f"Sweep: {len(table)} points, {int(np.count_nonzero(table['status'] != 'ok'))} failed"
               + (f", {len(family.variants)} variants: "
                  + "; ".join(v.variant.label for v in family.variants) if several else "") + ".", ""]
@@ -354,6 +390,8 @@ def summary_markdown(config, table, model, write_points, pulse, disturbance, cro
                              f"{100 * open_loop['random']:.2f}% (random) | {100 * verified['pattern']:.2f}% / "
                              f"{100 * verified['random']:.2f}% | "
                              f"{crossbar_summary['fidelity_correlation'][device]:.3f} |")
+    if crosstalk:
+        lines += _crosstalk_lines(crosstalk)
     if training:
         lines += ["", "## Training", "", "| device | test accuracy [%] |", "|---|---|"]
         for device, run in training["devices"].items():
