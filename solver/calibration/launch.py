@@ -17,7 +17,7 @@ from solver.config import Config, config_to_yaml
 from solver.errors import FilathermError, InputError, Interrupted
 from solver.io import ensure_dir, write_text_atomic
 
-ERROR = "filatherm: error: "  # how solver.cli starts an error line
+ERROR = "filatherm: error: "  # how the command line starts an error line
 
 
 def run_under_mpirun(verb: str, config: Config, out: Path, ranks: int, arguments: list[str],

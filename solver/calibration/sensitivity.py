@@ -301,7 +301,7 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
     finally:
         pool.close()
         journal.close()
-    if not pool.stalled:  # a stalled rank never joins: the error ends the job (solver.cli)
+    if not pool.stalled:  # a stalled rank never joins: the error ends the job (the command line)
         comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
     if error is not None:
         raise error

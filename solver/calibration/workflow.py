@@ -117,7 +117,7 @@ def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: 
     finally:
         pool.close()
         journal.close()
-    if not pool.stalled:  # a stalled rank never joins: the error ends the job (solver.cli)
+    if not pool.stalled:  # a stalled rank never joins: the error ends the job (the command line)
         comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
     if error is not None:
         raise error
