@@ -138,7 +138,7 @@ def test_fit_parameters_resolve_paths_units_and_variables():
     ({"path": "crossbar.rows", "bounds": (8, 128)}, "no measurement depends on it"),
     ({"path": "materials.TaOx.thermal_conductivity.value", "bounds": (2, 10)}, "outside [2, 10]"),
     ({"path": "geometry.layers[1].filament.radius", "bounds": (1, 200), "initial": 150},
-     "is not smaller than the cell radius"),
+     "does not fit inside the cell radius"),
 ])
 def test_a_bad_fit_parameter_is_a_one_line_config_error(spec, words):
     config = load_config(STATIC_CONFIG)

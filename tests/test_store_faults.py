@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -387,7 +388,17 @@ def test_sigterm_stops_like_sigint_and_repeats_the_output(tmp_path):
     assert len(read_sweep(out / "sweep.h5")) == len(journal_rows(out)) >= 5
 
 
+def _mpirun_forwards_interrupts() -> bool:
+    """Open MPI 4's mpirun passes SIGINT/SIGTERM on to the ranks; Open MPI 5's (PRRTE) kills
+    them without a signal they can handle (measured with 5.0.7, Debian 13: a rank's handler
+    never runs), so the one-line stop cannot be printed there."""
+    version = subprocess.run(["mpirun", "--version"], capture_output=True, text=True).stdout
+    match = re.search(r"Open MPI\)? (\d+)\.", version)
+    return not (match and int(match.group(1)) >= 5)
+
+
 @pytest.mark.mpi
+@pytest.mark.skipif(not _mpirun_forwards_interrupts(), reason="Open MPI 5's mpirun does not forward SIGINT to the ranks")
 def test_sigint_to_mpirun_leaves_a_resumable_store_and_one_line(tmp_path):
     cfg = write_yaml(tmp_path / "s.yaml", small_device(201))
     out = tmp_path / "o"
