@@ -98,6 +98,12 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
+def _one_line(text: str) -> str:
+    """A key or value may hold control characters (a YAML key "zz\\n"): escaped, the message
+    stays one line."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def _message(error: dict, data: Any) -> str:
     path = _located_path(tuple(error["loc"]), data, error["type"])
     kind = error["type"]
@@ -130,7 +136,7 @@ def validate_config(data: Any, where: str = "config") -> Config:
         config = Config.model_validate(merged)
     except ValidationError as err:
         first = err.errors(include_url=False)[0]
-        raise ConfigError(f"{where}: {_message(first, merged)}") from None
+        raise ConfigError(_one_line(f"{where}: {_message(first, merged)}")) from None
     except RecursionError:
         raise ConfigError(f"{where}: nested too deeply") from None
     _check_sweep_values(config, merged, where)
