@@ -21,15 +21,14 @@ to the stored journal; it is never rewritten, so a kill at any moment keeps ever
 
 from __future__ import annotations
 
-import fcntl
 import json
 import os
-import socket
 from pathlib import Path
 from typing import Optional
 
 from solver.errors import InputError
 from solver.io import ensure_dir
+from solver.sweep.lock import StoreLock
 
 FORMAT = "filatherm-solve-journal"
 VERSION = 1
@@ -45,7 +44,7 @@ class Journal:
         self.torn_lines = 0
         self.appended = 0
         self._handle = None
-        self._lock: Optional[int] = None
+        self._lock: Optional[StoreLock] = None
 
     def start(self, resume: bool, force: bool) -> None:
         """Open the journal: continue the stored one (`resume`: appended to), or start a new one
@@ -71,21 +70,7 @@ class Journal:
             raise
 
     def _take_lock(self) -> None:
-        path = self.directory / ".journal.lock"
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
-        except OSError as err:
-            raise InputError(f"{path}: cannot create the journal lock ({err.strerror})") from None
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError:
-            holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
-            os.close(fd)
-            raise InputError(f"{self.directory}: another filatherm is writing this run ({holder}); "
-                             "wait for it to finish or stop it") from None
-        os.ftruncate(fd, 0)
-        os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
-        self._lock = fd
+        self._lock = StoreLock(self.directory, ".journal.lock", "run").acquire()
 
     def _ends_with_newline(self) -> bool:
         with open(self.path, "rb") as handle:
@@ -139,6 +124,5 @@ class Journal:
             self._handle.close()
             self._handle = None
         if self._lock is not None:
-            fcntl.flock(self._lock, fcntl.LOCK_UN)
-            os.close(self._lock)
+            self._lock.release()
             self._lock = None

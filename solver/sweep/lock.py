@@ -22,27 +22,30 @@ LOCK_NAME = ".sweep.lock"
 
 
 class StoreLock:
-    def __init__(self, directory: str | Path):
-        self.path = Path(directory) / LOCK_NAME
+    def __init__(self, directory: str | Path, name: str = LOCK_NAME, what: str = "sweep store"):
+        """`name` is the lock file in `directory`; `what` names the thing written under it in
+        the messages (the calibration journal takes the same lock as `.journal.lock`)."""
+        self.path = Path(directory) / name
+        self.what = what
         self._fd: int | None = None
 
     def acquire(self) -> "StoreLock":
         if os.path.islink(self.path):
-            raise InputError(f"{self.path}: is a symbolic link; a sweep store does not write through links")
+            raise InputError(f"{self.path}: is a symbolic link; a {self.what} does not write through links")
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0), 0o666)
         except OSError as err:
-            raise InputError(f"{self.path}: cannot create the store lock ({err.strerror})") from None
+            raise InputError(f"{self.path}: cannot create the {self.what} lock ({err.strerror})") from None
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             holder = os.read(fd, 200).decode("utf-8", "replace").strip() or "another process"
             os.close(fd)
-            raise InputError(f"{self.path.parent}: another filatherm is writing this sweep store ({holder}); "
+            raise InputError(f"{self.path.parent}: another filatherm is writing this {self.what} ({holder}); "
                              "wait for it to finish or stop it") from None
         except OSError as err:
             os.close(fd)
-            raise InputError(f"{self.path}: cannot lock the store ({err.strerror})") from None
+            raise InputError(f"{self.path}: cannot lock the {self.what} ({err.strerror})") from None
         os.ftruncate(fd, 0)
         os.write(fd, f"pid {os.getpid()} on {socket.gethostname()}\n".encode())
         self._fd = fd
