@@ -14,16 +14,14 @@ from pathlib import Path
 from typing import Callable
 
 from solver.config import Config, config_to_yaml
-from solver.errors import FilathermError, InputError, Interrupted
+from solver.errors import Interrupted
 from solver.io import ensure_dir, write_text_atomic
-
-ERROR = "filatherm: error: "  # how the command line starts an error line
 
 
 def run_under_mpirun(verb: str, config: Config, out: Path, ranks: int, arguments: list[str],
                      say: Callable[[str], None] = lambda text: None) -> None:
     """`mpirun -n RANKS python -m solver VERB OUT/.config.yaml ARGUMENTS --output OUT`."""
-    from solver.sweep.launch import STOP_GRACE, clean_mpi_environment, mpirun_command
+    from solver.sweep.launch import STOP_GRACE, clean_mpi_environment, mpirun_command, raise_child_failure
 
     env = clean_mpi_environment()
     resolved = write_text_atomic(ensure_dir(out) / ".config.yaml", config_to_yaml(config))
@@ -50,8 +48,5 @@ def run_under_mpirun(verb: str, config: Config, out: Path, ranks: int, arguments
                               f"{Path(out) / '.journal.jsonl'} (--resume continues)") from None
         errors.seek(0)
         detail = (errors.read().strip() or "no output").splitlines()
-    said = [line.removeprefix(ERROR) for line in detail if line.startswith(ERROR)]
-    if code == 2 and said:  # bad input: the child's one line says it all (mpirun adds its own lines)
-        raise InputError(said[-1])
     if code != 0:
-        raise FilathermError(f"{verb} on {ranks} MPI ranks failed (exit {code}): " + " | ".join(detail[-5:]))
+        raise_child_failure(f"{verb} on {ranks} MPI ranks", code, detail)

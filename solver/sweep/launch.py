@@ -15,6 +15,17 @@ from solver.errors import FilathermError, InputError, Interrupted
 from solver.io import ensure_dir, write_text_atomic
 
 STOP_GRACE = 30.0  # s: how long an interrupted child mpirun may take to stop its ranks
+ERROR = "filatherm: error: "  # how the command line starts an error line
+
+
+def raise_child_failure(what: str, code: int, detail: list[str]) -> None:
+    """A child mpirun that exited with `code` != 0, its output lines `detail`: bad input (exit 2)
+    is the child's own one line, the last one starting with ERROR (mpirun may add lines after
+    it; without such a line, the last line); anything else names the last lines."""
+    said = [line.removeprefix(ERROR) for line in detail if line.startswith(ERROR)]
+    if code == 2 and detail:
+        raise InputError(said[-1] if said else detail[-1])
+    raise FilathermError(f"{what} failed (exit {code}): " + " | ".join(detail[-5:]))
 
 
 def clean_mpi_environment() -> dict:
@@ -61,8 +72,5 @@ def sweep_under_mpirun(config: Config, out: Path, ranks: int, start_over: bool) 
         raise Interrupted(f"interrupted: the sweep on {ranks} MPI ranks stopped; the points solved are stored "
                           f"in {Path(out) / 'sweep.h5'}") from None
     if child.returncode != 0:
-        detail = (stderr.strip() or stdout.strip() or "no output").splitlines()
-        if child.returncode == 2 and detail:  # bad input: the child's one line says it all
-            raise InputError(detail[-1].removeprefix("filatherm: error: "))
-        raise FilathermError(f"sweep on {ranks} MPI ranks failed (exit {child.returncode}): "
-                             + " | ".join(detail[-5:]))
+        raise_child_failure(f"sweep on {ranks} MPI ranks", child.returncode,
+                            (stderr.strip() or stdout.strip() or "no output").splitlines())
