@@ -31,8 +31,10 @@ import json
 import time
 from collections import deque
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Callable, Optional
 
+from solver.calibration.journal import Journal
 from solver.config import Config, section_hash, with_overrides
 from solver.config.sections import MESH
 from solver.errors import FilathermError
@@ -247,3 +249,42 @@ class TaskPool:
         if self.comm.size > 1 and not self.stalled:
             self.comm.bcast(STOP, root=0)
         self.cache.close()
+
+
+def run_with_pool(config, comm, out: Path, resume: bool, force: bool, watchdog: float,
+                  body: Callable[[Journal, "TaskPool"], tuple]) -> tuple:
+    """The MPI shape of a calibration or a sensitivity study: rank 0 opens the journal of OUT
+    (an error there is raised on every rank), every rank joins the task pool, the other ranks
+    serve it while rank 0 runs `body(journal, pool)` -> (data, files), and rank 0 broadcasts the
+    outcome or its error, so that every rank returns the same (data, files) or raises."""
+    journal, error = None, None
+    if comm.rank == 0:
+        try:
+            journal = Journal(out)
+            journal.start(resume=resume, force=force)
+        except Exception as err:  # noqa: BLE001 (raised on every rank below)
+            error = err
+    error = comm.bcast(error, root=0)
+    if error is not None:
+        raise error
+    pool = TaskPool(config, comm, watchdog)
+    pool.start()
+    if comm.rank != 0:
+        pool.serve()
+        data, files, error = comm.bcast(None, root=0)
+        if error is not None:
+            raise error
+        return data, files
+    data, files = None, []
+    try:
+        data, files = body(journal, pool)
+    except BaseException as err:
+        error = err
+    finally:
+        pool.close()
+        journal.close()
+    if not pool.stalled:  # a stalled rank never joins: the error ends the job (the command line)
+        comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
+    if error is not None:
+        raise error
+    return data, files

@@ -40,7 +40,7 @@ from solver.calibration.parameters import (
     parameter_unit,
 )
 from solver.calibration.plots import plot_tornado
-from solver.calibration.pool import TaskPool
+from solver.calibration.pool import TaskPool, run_with_pool
 from solver.calibration.predict import Observable, Solved
 from solver.calibration.report import shown_unit
 from solver.config import Config, config_data, config_hash, with_overrides
@@ -221,26 +221,8 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
             x[j] = base[j] * math.exp(sign * step)
             vectors.append(x)
     fem_sets = 1 + 2 * sum(fem)
-    journal, error = None, None
-    if comm.rank == 0:
-        try:
-            journal = Journal(out)
-            journal.start(resume=resume, force=force)
-        except Exception as err:  # noqa: BLE001 (raised on every rank below)
-            error = err
-    error = comm.bcast(error, root=0)
-    if error is not None:
-        raise error
-    pool = TaskPool(config, comm, watchdog)
-    pool.start()
-    if comm.rank != 0:
-        pool.serve()
-        data, files, error = comm.bcast(None, root=0)
-        if error is not None:
-            raise error
-        return SensitivityOutcome(data, files)
-    data, files = None, []
-    try:
+
+    def run(journal: Journal, pool: TaskPool) -> tuple[dict, list[Path]]:
         with StopRequest() as stop:
             say(f"sensitivity of {config.name}: {len(paths)} parameters ({sum(fem)} change solved points), "
                 f"{len(names)} headline figures; {fem_sets} sweeps of {2 * points} points on {comm.size} rank(s)")
@@ -296,16 +278,9 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
             for row in rows[:10]:
                 say(f"  {row['path']}: largest |d ln y / d ln p| = {_show(row['largest'])}")
             say(f"sensitivity written to {out} ({evaluator.points_solved} FEM points, {wall:.1f} s)")
-    except BaseException as err:
-        error = err
-    finally:
-        pool.close()
-        journal.close()
-    if not pool.stalled:  # a stalled rank never joins: the error ends the job (the command line)
-        comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
-    if error is not None:
-        raise error
-    return SensitivityOutcome(data, files)
+        return data, files
+
+    return SensitivityOutcome(*run_with_pool(config, comm, out, resume, force, watchdog, run))
 
 
 def _num(value) -> Optional[float]:

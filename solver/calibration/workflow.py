@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Optional
+from typing import Callable
 
 import numpy as np
 
@@ -23,7 +23,7 @@ from solver.calibration.fit import FiniteDifferences, weighted_fit
 from solver.calibration.journal import Journal
 from solver.calibration.measurements import load_measurements
 from solver.calibration.parameters import ParameterSpace
-from solver.calibration.pool import TaskPool
+from solver.calibration.pool import TaskPool, run_with_pool
 from solver.calibration.predict import build_observables
 from solver.calibration.report import Context, shown_unit, write_report
 from solver.config import Config
@@ -56,30 +56,10 @@ def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: 
     measurements = load_measurements(measurements_path)
     space = ParameterSpace(config)
     observables = build_observables(measurements, config)
-    journal: Optional[Journal] = None
-    error = None
-    if comm.rank == 0:
-        try:
-            journal = Journal(out)
-            journal.start(resume=resume, force=force)
-            if journal.torn_lines:
-                say(f"calibration: dropped {journal.torn_lines} torn line(s) of an interrupted run")
-        except Exception as err:  # noqa: BLE001 (raised on every rank below)
-            error = err
-    error = comm.bcast(error, root=0)
-    if error is not None:
-        raise error
-    pool = TaskPool(config, comm, watchdog)
-    pool.start()
-    if comm.rank != 0:
-        pool.serve()
-        data, files, error = comm.bcast(None, root=0)
-        if error is not None:
-            raise error
-        return CalibrationOutcome(data, files)
 
-    data, files = None, []
-    try:
+    def run(journal: Journal, pool: TaskPool) -> tuple[dict, list[Path]]:
+        if journal.torn_lines:
+            say(f"calibration: dropped {journal.torn_lines} torn line(s) of an interrupted run")
         with StopRequest() as stop:
             measured = np.concatenate([o.measured for o in observables])
             sigma = np.concatenate([o.sigma for o in observables])
@@ -112,13 +92,6 @@ def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: 
             for warning in data["warnings"]:
                 say(f"  warning: {warning}")
             say(f"calibration written to {out}")
-    except BaseException as err:
-        error = err
-    finally:
-        pool.close()
-        journal.close()
-    if not pool.stalled:  # a stalled rank never joins: the error ends the job (the command line)
-        comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
-    if error is not None:
-        raise error
-    return CalibrationOutcome(data, files)
+        return data, files
+
+    return CalibrationOutcome(*run_with_pool(config, comm, out, resume, force, watchdog, run))
