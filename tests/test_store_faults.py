@@ -309,6 +309,36 @@ def small_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], check=False)
 
 
+def test_a_row_the_journal_cannot_take_ends_with_the_rows_kept(tmp_path):
+    """On a full disk either the journal line or the sweep.h5 refresh after it fails first,
+    depending on timing (under 2 ranks mostly the journal): both end with the same line naming
+    the rows kept, and the journal keeps them."""
+    import errno
+
+    from solver.sweep.journal import StoreFull, read_journal
+    from solver.sweep.store import SweepWriter
+
+    _, out = sweep(tmp_path, 5)
+    rows = journal_rows(out)
+    store = SweepWriter(tmp_path / "o", "a: 1\n", "0" * 64, {})
+    store.start(resume=False, force=False)
+    for row in rows[:3]:
+        store.append(row)
+
+    class FullDisk:
+        def write(self, text):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    real = store._journal.handle
+    store._journal.handle = FullDisk()
+    with pytest.raises(StoreFull, match="No space left on device.*the 3 rows stored are kept"):
+        store.append(rows[3])
+    store._journal.handle = real
+    store.close()
+    assert [row["point_id"] for row in read_journal(tmp_path / "o" / ".sweep.jsonl").rows] == \
+        [row["point_id"] for row in rows[:3]]
+
+
 @pytest.mark.parametrize("ranks", [1, pytest.param(2, marks=[pytest.mark.mpi, pytest.mark.slow])])
 def test_a_disk_that_fills_mid_sweep_ends_with_one_line_and_keeps_the_rows(tmp_path, small_disk, ranks):
     cfg = write_yaml(tmp_path / "s.yaml", small_device(201))  # ~100 rows fill the 200 kB
@@ -370,6 +400,53 @@ def test_a_frozen_rank_ends_the_job_naming_it(tmp_path):
     assert process.returncode != 0
     assert "rank 1 has sent nothing for" in stderr and "resume" in stderr
     assert len(journal_rows(out)) >= 10
+
+
+FROZEN_BEFORE_ITS_RECEIVE = """
+import os, signal, sys
+from mpi4py import MPI
+from solver.sweep.mailbox import Mailbox, StalledRank, Watchdog
+
+comm = MPI.COMM_WORLD
+if comm.rank == 1:
+    comm.send(None, dest=0, tag=1)  # a request for work ...
+    open(sys.argv[1], "w").write(str(os.getpid()))
+    os.kill(os.getpid(), signal.SIGSTOP)  # ... and stopped before it posts the receive
+    comm.recv(source=0, tag=2)
+else:
+    watchdog = Watchdog(2.0)
+    mailbox = Mailbox(comm, watchdog, "")
+    source, tag, _ = mailbox.receive(block=True)
+    watchdog.heard(source, busy=True)
+    try:
+        mailbox.send(b"x" * 10_000_000, dest=source, tag=2)  # far above the eager limit
+        print("sent", flush=True)
+    except StalledRank as err:
+        print(err, flush=True)
+    comm.Abort(3)
+"""
+
+
+@pytest.mark.mpi
+def test_a_rank_stopped_between_its_request_and_its_receive_does_not_hang_the_send(tmp_path):
+    """The race that hung a calibration in CI: a worker stopped after sending its request but
+    before posting the receive of its work. A blocking send of a large message waits for that
+    receive for ever; rank 0's send must end on the watchdog (limit 2 s here)."""
+    script, pid_file = tmp_path / "frozen.py", tmp_path / "pid"
+    script.write_text(FROZEN_BEFORE_ITS_RECEIVE)
+    process = subprocess.Popen([*MPIRUN, "-n", "2", sys.executable, str(script), str(pid_file)], cwd=ROOT,
+                               env=child_env({"PYTHONPATH": str(ROOT)}), stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True)
+    try:
+        stdout, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+        if pid_file.exists():
+            try:
+                os.kill(int(pid_file.read_text()), signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+    assert "rank 1 has sent nothing for 2 s" in stdout, stdout
 
 
 def test_sigterm_stops_like_sigint_and_repeats_the_output(tmp_path):

@@ -20,7 +20,7 @@ those of a set no other rank is on.
 
 A branch is solved whole, in the same way on any rank, so its numbers do not depend on the
 number of ranks or on which rank took it. Rank 0 waits for messages with the sweep's watchdog
-(solver.sweep.runner.Watchdog): a rank that has sent nothing for far longer than the slowest
+(solver.sweep.mailbox): a rank that has sent nothing for far longer than the slowest
 point so far is stopped or hung, and the job ends naming it (the journal keeps what is solved).
 """
 
@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +37,7 @@ from solver.calibration.journal import Journal
 from solver.config import Config, section_hash, with_overrides
 from solver.config.sections import MESH
 from solver.errors import FilathermError
+from solver.sweep.mailbox import Mailbox, StalledRank, Watchdog
 
 REQUEST, WORK, RESULT = 31, 32, 33
 BATCH, STOP = "batch", "stop"
@@ -117,7 +117,6 @@ class TaskPool:
 
     def __init__(self, base: Config, comm=None, watchdog_minimum: float = 300.0):
         from mpi4py import MPI
-        from solver.sweep.runner import Watchdog
 
         self.comm = comm if comm is not None else MPI.COMM_WORLD
         self.base = base
@@ -125,7 +124,7 @@ class TaskPool:
         self.points = 0  # points solved by this pool (rank 0: all ranks')
         self._last: dict[int, tuple] = {}  # rank 0: rank -> assignments of the last task it was given
         self.watchdog = Watchdog(watchdog_minimum)
-        self.stalled = False  # a rank stopped answering: no collective call may wait for it
+        self.mailbox = Mailbox(self.comm, self.watchdog, "")
 
     @property
     def ranks(self) -> int:
@@ -168,29 +167,21 @@ class TaskPool:
             while queue and not stop():
                 solve_task(self.cache, take(0), store)
             return bool(queue)
-        from mpi4py import MPI
-
         comm.bcast(BATCH, root=0)
         waiting = comm.size - 1  # workers not yet told that the batch is done
         for rank in range(1, comm.size):  # each owes a request now: silence from here on counts
             self.watchdog.heard(rank, busy=True)
-        status = MPI.Status()
 
         def handle(block: bool) -> None:
             nonlocal waiting
-            while True:
-                if block:
-                    self._wait(status)
-                elif not comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
-                    return
-                message = comm.recv(source=status.Get_source(), tag=status.Get_tag(), status=status)
-                source = status.Get_source()
-                if status.Get_tag() == RESULT:
-                    self.watchdog.heard(source, busy=True)
+            while (received := self.mailbox.receive(block)) is not None:
+                source, tag, message = received
+                self.watchdog.heard(source, busy=True)
+                if tag == RESULT:
                     store(*message)
-                elif status.Get_tag() == REQUEST:
+                elif tag == REQUEST:
                     task = take(source) if queue and not stop() else None
-                    comm.send(task, dest=source, tag=WORK)
+                    self.mailbox.send(task, dest=source, tag=WORK)
                     self.watchdog.heard(source, busy=task is not None)
                     waiting -= task is None
                 block = False
@@ -198,7 +189,7 @@ class TaskPool:
         def own(key: str, drive: float, record: dict) -> None:
             store(key, drive, record)
             handle(block=False)
-            self._check()
+            self.mailbox.check()
 
         for _ in range(comm.size - 1):  # every worker's first task before ours
             handle(block=True)
@@ -210,26 +201,6 @@ class TaskPool:
         while waiting > 0:
             handle(block=True)
         return bool(queue)
-
-    def _wait(self, status) -> None:
-        """Block until a message arrives, checking the watchdog meanwhile."""
-        from mpi4py import MPI
-
-        while not self.comm.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
-            self._check()
-            time.sleep(0.005)
-
-    def _check(self) -> None:
-        from solver.sweep.runner import StalledRank
-
-        frozen = self.watchdog.frozen()
-        if frozen is not None:
-            rank, silent = frozen
-            self.stalled = True
-            raise StalledRank(f"rank {rank} has sent nothing for {silent:.0f} s (the slowest point so far took "
-                              f"{self.watchdog.slowest:.1f} s; the limit is {self.watchdog.limit():.0f} s): it is "
-                              "stopped or hung; ending the job; the solved points are kept in the journal "
-                              "(resume with --resume)")
 
     def serve(self) -> None:
         """Ranks other than 0: solve the tasks of each batch until rank 0 closes the pool."""
@@ -244,9 +215,10 @@ class TaskPool:
                                                                                   tag=RESULT))
         self.cache.close()
 
-    def close(self) -> None:
-        """Rank 0: release the other ranks from `serve`."""
-        if self.comm.size > 1 and not self.stalled:
+    def close(self, stalled: bool = False) -> None:
+        """Rank 0: release the other ranks from `serve` (not when one of them has `stalled`: it
+        would never join the collective call)."""
+        if self.comm.size > 1 and not stalled:
             self.comm.bcast(STOP, root=0)
         self.cache.close()
 
@@ -281,9 +253,9 @@ def run_with_pool(config, comm, out: Path, resume: bool, force: bool, watchdog: 
     except BaseException as err:
         error = err
     finally:
-        pool.close()
+        pool.close(stalled=isinstance(error, StalledRank))
         journal.close()
-    if not pool.stalled:  # a stalled rank never joins: the error ends the job (the command line)
+    if not isinstance(error, StalledRank):  # a stalled rank never joins: the error ends the job (the command line)
         comm.bcast((data, files, error if isinstance(error, Exception) else None), root=0)
     if error is not None:
         raise error

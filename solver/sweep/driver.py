@@ -74,7 +74,7 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
 
     `on_stop(interrupted)` runs on rank 0 as soon as a stop signal arrives (a launcher may kill
     the job a second later); `watchdog_minimum` [s] is the least silence of a worker group
-    that counts as frozen (solver.sweep.runner.Watchdog)."""
+    that counts as frozen (solver.sweep.mailbox.Watchdog)."""
     from mpi4py import MPI
 
     import solver.fem.compat  # noqa: F401 (PETSc initialises collectively: on every rank, first)

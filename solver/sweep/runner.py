@@ -12,7 +12,6 @@ None: no more work) with tag WORK; it sends each finished row with tag RESULT.
 
 from __future__ import annotations
 
-import time
 from collections import deque
 from typing import Callable, Optional
 
@@ -20,6 +19,7 @@ from solver.config import Config, section_hash, with_overrides
 from solver.config.sections import MESH
 from solver.errors import FilathermError, InputError
 from solver.fem.study import SteadyStudy
+from solver.sweep.mailbox import Mailbox, Watchdog
 from solver.sweep.plan import Chunk, SweepPoint, chunks
 from solver.sweep.store import flatten_record
 
@@ -60,46 +60,6 @@ class StopRequest:
 
         for name, previous in self._previous.items():
             signal.signal(getattr(signal, name), previous)
-
-
-class Watchdog:
-    """Rank 0's view of the worker groups: a group leader that has sent nothing for much
-    longer than the slowest point so far (and at least `minimum` seconds) is frozen (a
-    stopped or hung process never answers); the job then ends, naming it."""
-
-    FACTOR = 20.0
-
-    def __init__(self, minimum: float):
-        self.minimum = minimum
-        self.slowest = 0.0
-        self.busy_since: dict[int, float] = {}
-
-    def heard(self, rank: int, busy: bool) -> None:
-        if busy:
-            self.busy_since[rank] = time.monotonic()
-        else:
-            self.busy_since.pop(rank, None)
-
-    def point_took(self, seconds: float) -> None:
-        if seconds == seconds:  # not NaN
-            self.slowest = max(self.slowest, seconds)
-
-    def limit(self) -> float:
-        return max(self.minimum, self.FACTOR * self.slowest)
-
-    def frozen(self) -> Optional[tuple[int, float]]:
-        now = time.monotonic()
-        for rank, since in self.busy_since.items():
-            if now - since > self.limit():
-                return rank, now - since
-        return None
-
-
-class StalledRank(FilathermError):
-    """A worker group sent nothing for far longer than any point takes; the job must end
-    without waiting for it (`alone`: only rank 0 knows)."""
-
-    alone = True
 
 
 class GroupSolver:
@@ -256,27 +216,20 @@ def run_points(config: Config, todo: list[SweepPoint], ranks_per_point: int,
 
 def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: int,
                     store: Callable[[dict], None], wants_stop: Callable[[], bool], watchdog: Watchdog) -> None:
-    from mpi4py import MPI
-
+    mailbox = Mailbox(world, watchdog, "sweep: ")
     waiting_leaders = n_groups - 1  # leaders that have not been told "no more work"
-    status = MPI.Status()
 
     def handle(block: bool) -> None:
         nonlocal waiting_leaders
-        while True:
-            if block:
-                _wait_for_message(world, status, watchdog)
-            elif not world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
-                return
-            message = world.recv(source=status.Get_source(), tag=status.Get_tag(), status=status)
-            source = status.Get_source()
-            if status.Get_tag() == RESULT:
-                watchdog.heard(source, busy=True)
+        while (received := mailbox.receive(block)) is not None:
+            source, tag, message = received
+            watchdog.heard(source, busy=True)
+            if tag == RESULT:
                 watchdog.point_took(message.get("wall_time_s", 0.0))
                 store(message)
-            elif status.Get_tag() == REQUEST:
+            elif tag == REQUEST:
                 chunk = queue.popleft() if queue and not wants_stop() else None
-                world.send(chunk, dest=source, tag=WORK)
+                mailbox.send(chunk, dest=source, tag=WORK)
                 watchdog.heard(source, busy=chunk is not None)
                 waiting_leaders -= chunk is None
             block = False
@@ -285,7 +238,7 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
         watchdog.point_took(row.get("wall_time_s", 0.0))
         store(row)
         handle(block=False)  # between own points, keep the others fed
-        _check(watchdog)
+        mailbox.check()
 
     # Hand every other group its first chunk before starting on ours: a request that waited
     # for our first point would leave that group idle for as long.
@@ -301,21 +254,3 @@ def _serve_and_work(world, group, solver: GroupSolver, queue: deque, n_groups: i
     group.bcast(None, root=0)
     while waiting_leaders > 0:
         handle(block=True)
-
-
-def _wait_for_message(world, status, watchdog: Watchdog) -> None:
-    """Block until a message arrives, checking the watchdog while waiting."""
-    from mpi4py import MPI
-
-    while not world.Iprobe(source=MPI.ANY_SOURCE, tag=MPI.ANY_TAG, status=status):
-        _check(watchdog)
-        time.sleep(0.005)
-
-
-def _check(watchdog: Watchdog) -> None:
-    frozen = watchdog.frozen()
-    if frozen is not None:
-        rank, silent = frozen
-        raise StalledRank(f"sweep: rank {rank} has sent nothing for {silent:.0f} s (the slowest point so far took "
-                          f"{watchdog.slowest:.1f} s; the limit is {watchdog.limit():.0f} s): it is stopped or hung; "
-                          "ending the job; the stored points are kept (resume with --resume)")

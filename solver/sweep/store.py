@@ -362,7 +362,10 @@ class SweepWriter:
         """Make a row durable (journal, fsynced), then refresh the views. A full disk is a
         StoreFull error (exit 2); the rows before it are kept."""
         assert self._journal is not None
-        self._journal.write(row_line(row))
+        try:
+            self._journal.write(row_line(row))
+        except FilathermError as err:  # the row is not stored: a torn line is ended on resume
+            raise StoreFull(f"{err}; the {len(self.rows)} rows stored are kept in {self.journal_path}") from None
         self.rows.append(row)
         try:
             self._rewrite()
