@@ -395,7 +395,10 @@ def test_a_frozen_rank_ends_the_job_naming_it(tmp_path):
     try:
         _, stderr = process.communicate(timeout=120)
     finally:
-        os.kill(pids[1], signal.SIGCONT)
+        try:
+            os.kill(pids[1], signal.SIGCONT)
+        except ProcessLookupError:
+            pass  # mpirun has killed it already (Open MPI 5 does)
     assert time.monotonic() - start < 60
     assert process.returncode != 0
     assert "rank 1 has sent nothing for" in stderr and "resume" in stderr
