@@ -64,18 +64,18 @@ Sections (one function each, `bench_<section>`):
              from a start away from them) under mpirun on 1 and 2 ranks: `fem_points`,
              `evaluations`, `jacobians`, `wall_1_rank_s`, `wall_2_ranks_s`, `speedup_2_ranks`,
              `recovered` (largest relative error of a fitted value). Run once per rank count
-             unless --repeats is given: on the default mesh (23k dofs) a calibration is ~60 branches
-             solved from rest, ~10 s CPU each (one 0 -> 1 V solve: 10.6 s CPU), so an estimated
-             ~10 min on 1 rank and ~6 min on 2; the --quick mesh (2.8k dofs): 112 points, 62 s at load 5 on 2 cores.
+             unless --repeats is given: on the default mesh (49.6k dofs) it solved 112 FEM points
+             in 7 evaluations and 8 Jacobians, 966 s on 1 rank and 604 s on 2 (idle machine); the
+             --quick mesh (2.8k dofs): 112 points, 62 s at load 5 on 2 cores.
 
 --quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep, spice at 8x8 and 64x64,
 the calibration on a mesh 3 times coarser, tiles of ~10k dofs; for development and the smoke
 test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
-A full run takes ~10 minutes on 2 cores (netlib BLAS); the 500k-dof refinement dominates. The
-peer section adds 3 x 2 sweeps of ~15 s each on an idle machine, the calibration section an
-estimated ~16 minutes, the tile section three 3D runs (meshing the 500k-dof tile in Gmsh takes
-minutes of them).
+A full run takes about an hour on 2 cores (measured section by section on an idle machine): solve
+~10 minutes (the 500k-dof refinement dominates), sweep 3 x (228 + 128) s, peer ~3 minutes (3 x 2
+sweeps of ~13 s and the default device's two), calibration ~27 minutes, tile ~5 minutes with
+--repeats 1 (three 3D runs; more with the default 3 repetitions).
 The machine should be otherwise idle: each section records the load average around it.
 """
 
