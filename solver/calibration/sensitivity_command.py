@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from solver.calibration.command import add_job_arguments, check_job_arguments, job_flags
+
 OUTPUT_HELP = "write sensitivity.json, .md, tornado.png and the journal into DIR instead of results/<name>/sensitivity/"
 
 
@@ -27,22 +29,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help=f"each parameter is multiplied by exp(-H) and exp(+H) (default {DEFAULT_STEP})")
     parser.add_argument("--points", type=int, default=DEFAULT_POINTS, metavar="N",
                         help=f"voltages per polarity of each coarse sweep (default {DEFAULT_POINTS})")
-    parser.add_argument("--resume", action="store_true", help="continue a stored study (its solved points)")
-    parser.add_argument("--ranks", type=int, default=1, metavar="N",
-                        help="run as `mpirun -n N` (default 1: this process, or the ranks it runs on)")
-    parser.add_argument("--watchdog", type=float, default=300.0, metavar="SECONDS",
-                        help="under MPI, end the job when a rank has sent nothing for this long and for 20x the "
-                             "slowest point so far (a stopped or hung rank; default 300)")
+    add_job_arguments(parser, "study")
 
 
 def run(args: argparse.Namespace) -> int:
     from solver.cli import load_config_from_args, say
     from solver.errors import InputError
 
-    if args.ranks < 1:
-        raise InputError("--ranks: must be at least 1")
-    if not args.watchdog > 0:
-        raise InputError("--watchdog: must be a positive number of seconds")
+    check_job_arguments(args)
     if args.all and args.parameter:
         raise InputError("sensitivity: --all and --parameter exclude each other")
     config = load_config_from_args(args)
@@ -52,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
         from solver.calibration.launch import run_under_mpirun
 
         flags = (["--all"] * args.all + [f"--parameter={p}" for p in args.parameter]
-                 + ["--step", repr(args.step), "--points", str(args.points)]
-                 + ["--resume"] * args.resume + ["--force"] * args.force + ["--quiet"] * args.quiet
-                 + ["--watchdog", repr(args.watchdog)])
+                 + ["--step", repr(args.step), "--points", str(args.points)] + job_flags(args))
         run_under_mpirun("sensitivity", config, out, args.ranks, flags, report)
         return 0
     from solver.calibration.sensitivity import sensitivity
