@@ -6,7 +6,6 @@ the child's one line; an interrupt is forwarded to the child (its journal keeps 
 
 from __future__ import annotations
 
-import signal
 import subprocess
 import sys
 import tempfile
@@ -21,7 +20,7 @@ from solver.io import ensure_dir, write_text_atomic
 def run_under_mpirun(verb: str, config: Config, out: Path, ranks: int, arguments: list[str],
                      say: Callable[[str], None] = lambda text: None) -> None:
     """`mpirun -n RANKS python -m solver VERB OUT/.config.yaml ARGUMENTS --output OUT`."""
-    from solver.sweep.launch import STOP_GRACE, clean_mpi_environment, mpirun_command, raise_child_failure
+    from solver.sweep.launch import clean_mpi_environment, mpirun_command, raise_child_failure, stop_child
 
     env = clean_mpi_environment()
     resolved = write_text_atomic(ensure_dir(out) / ".config.yaml", config_to_yaml(config))
@@ -37,13 +36,7 @@ def run_under_mpirun(verb: str, config: Config, out: Path, ranks: int, arguments
                 say(line.rstrip("\n"))
             code = child.wait()
         except KeyboardInterrupt:
-            # mpirun forwards the stop to its ranks; killing mpirun instead would orphan them
-            child.send_signal(signal.SIGINT)
-            try:
-                child.wait(timeout=STOP_GRACE)
-            except subprocess.TimeoutExpired:
-                child.kill()
-                child.wait()
+            stop_child(child)
             raise Interrupted(f"interrupted: {verb} on {ranks} MPI ranks stopped; the points solved are in "
                               f"{Path(out) / '.journal.jsonl'} (--resume continues)") from None
         errors.seek(0)

@@ -28,6 +28,18 @@ def raise_child_failure(what: str, code: int, detail: list[str]) -> None:
     raise FilathermError(f"{what} failed (exit {code}): " + " | ".join(detail[-5:]))
 
 
+def stop_child(child: subprocess.Popen) -> None:
+    """Ctrl-C reached a launcher: hand it to the child mpirun, which forwards the stop to its
+    ranks (killing mpirun instead would orphan them), and kill it after STOP_GRACE. Its output
+    is drained meanwhile, so that a full pipe cannot hold it up."""
+    child.send_signal(signal.SIGINT)
+    try:
+        child.communicate(timeout=STOP_GRACE)
+    except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
+
+
 def clean_mpi_environment() -> dict:
     """This process's environment without the variables an MPI runtime sets in its ranks
     (Open MPI, PMIx, PMI). Once a process has initialised MPI, Open MPI has put its singleton
@@ -61,14 +73,7 @@ def sweep_under_mpirun(config: Config, out: Path, ranks: int, start_over: bool) 
     try:
         stdout, stderr = child.communicate()
     except KeyboardInterrupt:
-        # mpirun forwards the stop to its ranks (rank 0 keeps what is stored); killing mpirun
-        # instead would orphan them
-        child.send_signal(signal.SIGINT)
-        try:
-            child.communicate(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            child.kill()
-            child.communicate()
+        stop_child(child)  # rank 0 keeps what is stored
         raise Interrupted(f"interrupted: the sweep on {ranks} MPI ranks stopped; the points solved are stored "
                           f"in {Path(out) / 'sweep.h5'}") from None
     if child.returncode != 0:
