@@ -172,17 +172,12 @@ def sensitivity(config: Config, out: Path, parameters: Optional[Sequence[str]] =
                 watchdog: float = 300.0) -> SensitivityOutcome:
     """Collective over `comm` (default COMM_WORLD): see the module docstring. `watchdog` [s]: the
     least silence of a rank that counts as frozen (solver.calibration.pool)."""
-    from mpi4py import MPI
-
     import solver.fem.compat  # noqa: F401 (PETSc initialises collectively)
+    from solver.sweep.driver import job_communicator
     from solver.sweep.runner import StopRequest
     from solver.versions import versions
 
-    if comm is None:
-        from solver.sweep.driver import check_one_communicator
-
-        comm = MPI.COMM_WORLD
-        check_one_communicator(comm.size)  # N one-rank jobs from a misconfigured launcher: refused
+    comm = job_communicator(comm)  # N one-rank jobs from a misconfigured launcher: refused
     started = time.perf_counter()
     if not 0 < step <= 0.5:
         raise InputError(f"sensitivity: step {step}: expected 0 < step <= 0.5 (a relative change in ln p)")

@@ -40,17 +40,12 @@ def calibrate(config: Config, measurements_path: str | Path, out: Path, resume: 
               watchdog: float = 300.0) -> CalibrationOutcome:
     """Collective over `comm` (default COMM_WORLD); see the module docstring. `watchdog` [s]: the
     least silence of a rank that counts as frozen (solver.calibration.pool)."""
-    from mpi4py import MPI
-
     import solver.fem.compat  # noqa: F401 (PETSc initialises collectively: on every rank, first)
+    from solver.sweep.driver import job_communicator
     from solver.sweep.runner import StopRequest
     from solver.versions import versions
 
-    if comm is None:
-        from solver.sweep.driver import check_one_communicator
-
-        comm = MPI.COMM_WORLD
-        check_one_communicator(comm.size)  # N one-rank jobs from a misconfigured launcher: refused
+    comm = job_communicator(comm)  # N one-rank jobs from a misconfigured launcher: refused
     started = time.perf_counter()
     out = Path(out)
     measurements = load_measurements(measurements_path)

@@ -65,6 +65,16 @@ def check_one_communicator(world_size: int) -> None:
                              "this MPI needs, e.g. `srun --mpi=pmix`, or `filatherm slurm --mpi pmix`)")
 
 
+def job_communicator(comm=None):
+    """`comm`, or else COMM_WORLD once it is known to be one job (check_one_communicator)."""
+    if comm is not None:
+        return comm
+    from mpi4py import MPI
+
+    check_one_communicator(MPI.COMM_WORLD.size)
+    return MPI.COMM_WORLD
+
+
 def run_sweep(config, out: Path, resume: bool = False, force: bool = False, ranks_per_point: int = 1,
               shard_spec: Optional[str] = None, say: Callable[[str], None] = lambda text: None,
               progress: Optional[Progress] = None,
@@ -75,8 +85,6 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
     `on_stop(interrupted)` runs on rank 0 as soon as a stop signal arrives (a launcher may kill
     the job a second later); `watchdog_minimum` [s] is the least silence of a worker group
     that counts as frozen (solver.sweep.mailbox.Watchdog)."""
-    from mpi4py import MPI
-
     import solver.fem.compat  # noqa: F401 (PETSc initialises collectively: on every rank, first)
     from solver.config import config_to_yaml, solve_hash
     from solver.fem.study import precompile
@@ -86,8 +94,7 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
     from solver.sweep.store import SweepWriter
     from solver.versions import versions
 
-    world = MPI.COMM_WORLD
-    check_one_communicator(world.size)
+    world = job_communicator()
     start = time.perf_counter()
     check_plan_size(config)
     points = shard(expand(config), shard_spec)
