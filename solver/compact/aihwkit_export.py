@@ -73,7 +73,13 @@ def soft_bounds_device():
     )
 
 
-def rpu_config():
+{rpu_config_source("soft_bounds_device")}'''
+
+
+def rpu_config_source(device_function: str) -> str:
+    """The generated module's `rpu_config()` (both aihwkit exports): the device that
+    `device_function()` builds, updated by stochastic pulse trains of DESIRED_BL slots."""
+    return f'''def rpu_config():
     """aihwkit SingleRPUConfig: this device, stochastic-pulse parallel update with trains of
     DESIRED_BL slots (no BL management: it shrinks SGD's small updates to one slot, whose
     coincidences are correlated along rows and columns; see solver/crossbar/pulses.py)."""
@@ -81,7 +87,7 @@ def rpu_config():
 
     update = UpdateParameters(desired_bl=DESIRED_BL, fixed_bl=True, update_bl_management=False,
                               update_management=True)
-    return SingleRPUConfig(device=soft_bounds_device(), update=update)
+    return SingleRPUConfig(device={device_function}(), update=update)
 '''
 
 

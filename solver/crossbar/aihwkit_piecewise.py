@@ -31,6 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
+from solver.compact.aihwkit_export import rpu_config_source
 from solver.compact.dynamic import DynamicModel
 from solver.compact.model import CompactModel
 from solver.config import Config
@@ -114,16 +115,7 @@ def piecewise_step_device():
     )
 
 
-def rpu_config():
-    """aihwkit SingleRPUConfig: this device, stochastic-pulse parallel update with trains of
-    DESIRED_BL slots (no BL management: it shrinks SGD's small updates to one slot, whose
-    coincidences are correlated along rows and columns; see solver/crossbar/pulses.py)."""
-    from aihwkit.simulator.configs import SingleRPUConfig, UpdateParameters
-
-    update = UpdateParameters(desired_bl=DESIRED_BL, fixed_bl=True, update_bl_management=False,
-                              update_management=True)
-    return SingleRPUConfig(device=piecewise_step_device(), update=update)
-'''
+{rpu_config_source("piecewise_step_device")}'''
 
 
 def write_aihwkit_state_device(path: str | Path, model: CompactModel, config: Config) -> Path:
