@@ -17,21 +17,14 @@ import pytest
 import yaml
 
 from conftest import MPIRUN, ROOT, child_env, run_cli, run_mpi
+from fem_helpers import small_device
 
 pytest.importorskip("dolfinx")
 
-# A TaOx cell on a coarse mesh (~600 dofs): fast enough to calibrate in seconds.
-CELL = {
+# The small TaOx cell of the sweep tests on a coarser mesh (~600 dofs): fast enough to calibrate in seconds.
+CELL = small_device() | {
     "name": "cell",
-    "units": "nm",
-    "geometry": {"radius": 60, "layers": [
-        {"name": "bottom_electrode", "material": "TiN", "thickness": 20},
-        {"name": "oxide", "material": "HfOx", "thickness": 5,
-         "filament": {"material": "filament", "radius": 5, "top_radius": 3}},
-        {"name": "cmo", "material": "TaOx", "thickness": 10},
-        {"name": "top_electrode", "material": "TiN", "thickness": 20}]},
     "mesh": {"size": 8, "filament_size": 1.0, "refine_distance": 20},
-    "probes": {"active": {"layer": "cmo", "r_max": 6, "z_min": 0, "z_max": 2}},
     "sweep": {"voltage": {"start": -1.5, "stop": 1.5, "num": 31}},
     "kinetics": {"law": "ion_hopping", "probe": "active", "pulse_width": 60e-9},
 }
