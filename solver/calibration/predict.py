@@ -90,37 +90,33 @@ def _probe_value(record: dict, probe: str, name: str) -> float:
 
 
 @dataclass
-class ConductanceObservable(Observable):
+class PointObservable(Observable):
+    """Predicted from one solved point: the state's at `voltage` [V]."""
+
     voltage: float = 0.0
 
     def needs(self):
         return [(self.state, self.voltage)]
 
+
+@dataclass
+class ConductanceObservable(PointObservable):
     def predict(self, solved, config):
         record = solved.record(self.state, self.voltage)
         return np.array([math.nan if record is None else record["current"] / self.voltage])
 
 
 @dataclass
-class CurrentObservable(Observable):
-    voltage: float = 0.0
-
-    def needs(self):
-        return [(self.state, self.voltage)]
-
+class CurrentObservable(PointObservable):
     def predict(self, solved, config):
         record = solved.record(self.state, self.voltage)
         return np.array([math.nan if record is None else record["current"]])
 
 
 @dataclass
-class TemperatureObservable(Observable):
-    voltage: float = 0.0
+class TemperatureObservable(PointObservable):
     where: str = "probe_mean"
     probe: str = ""
-
-    def needs(self):
-        return [(self.state, self.voltage)]
 
     def predict(self, solved, config):
         record = solved.record(self.state, self.voltage)
@@ -132,12 +128,8 @@ class TemperatureObservable(Observable):
 
 
 @dataclass
-class ThermalResistanceObservable(Observable):
-    voltage: float = 0.0
+class ThermalResistanceObservable(PointObservable):
     probe: str = ""
-
-    def needs(self):
-        return [(self.state, self.voltage)]
 
     def predict(self, solved, config):
         record = solved.record(self.state, self.voltage)
