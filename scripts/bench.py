@@ -415,7 +415,7 @@ def bench_peer(settings: Settings) -> dict:
 
     config = load(settings, (f"sweep.voltage.num={settings.sweep_points}",), settings.peer_config_path)
     voltages = drives(config)
-    _compile_stock_forms(config)
+    _compile_forms(config)
     PETSc.Log.begin()  # the default log only counts and times events: the factorisations
     factorisations = PETSc.Log.Event("MatLUFactorNum")
     sweeps = {"filatherm": _filatherm_sweep, "stock": _stock_sweep}
@@ -451,7 +451,7 @@ def _peer_on_the_default_device(settings: Settings, sweeps: dict) -> dict:
     from solver.sweep.plan import drives
 
     config = load(settings, (f"sweep.voltage.num={settings.sweep_points}", "sweep.parameters={}"))
-    _compile_stock_forms(config)
+    _compile_forms(config)
     out = {"points": len(drives(config))}
     for name, sweep in sweeps.items():
         say(f"  peer on the default device: {name}")
@@ -474,15 +474,17 @@ def agreement(first: list[dict], second: list[dict]) -> dict:
             "current_max_relative_difference": max(dI, default=float("nan"))}
 
 
-def _compile_stock_forms(config) -> None:
-    """JIT-compile the peer's forms on a coarse mesh, untimed (filatherm's run_sweep does the same
-    for its own forms, and its timed runs then find them compiled)."""
+def _compile_forms(config) -> None:
+    """JIT-compile both paths' forms on a coarse mesh, untimed: the timed runs then find them
+    compiled (a one-off per form code, not a cost of the sweep)."""
     from mpi4py import MPI
 
     from solver.config import with_overrides
     from solver.fem.mesh import build_mesh
     from solver.fem.stock import StockSweep
+    from solver.fem.study import precompile
 
+    precompile(config)
     coarse = with_overrides(config, {"mesh.size": 10 * config.mesh.size,
                                      "mesh.filament_size": 10 * config.mesh.filament_size})
     StockSweep(coarse, build_mesh(coarse, MPI.COMM_SELF))

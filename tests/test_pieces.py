@@ -9,6 +9,7 @@ import math
 from pathlib import Path
 from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 from solver import quantities
@@ -93,6 +94,42 @@ def test_a_steep_end_of_the_branch_is_runaway_else_divergence_or_no_convergence(
     continuation.history = _history([(0.0, 300.0), (0.5, 350.0), (1.0, 400.0), (1.1, 410.0)])
     assert continuation._classify(saw_nan=True) == "diverged"
     assert continuation._classify(saw_nan=False) == "no_convergence"
+
+
+def test_the_predictor_is_exact_for_a_quadratic_branch_and_secant_beside_rest():
+    """Closed form: states whose values are a quadratic in the drive are predicted exactly from
+    three evenly spaced ones; with the linear-response point 1e-6 beside rest among them the
+    predictor falls back to the secant of the last two (a quadratic there would amplify their
+    solver tolerance)."""
+    pytest.importorskip("dolfinx")
+    from solver.fem.continuation import Continuation, Converged
+    from solver.fem.problem import State
+
+    def exact(drive):
+        return np.array([300.0 + 40.0 * drive + 90.0 * drive**2, 2.0 * drive**2]), drive
+
+    class Recorder:
+        def restore(self, state):
+            self.state = state
+
+        def clamp_temperature(self, floor):
+            pass
+
+        def T_min_of(self, state):
+            return 300.0
+
+    def predicted(drives, target):
+        problem = Recorder()
+        continuation = Continuation(problem=problem, max_step=0.25, min_step=1e-4)
+        continuation.history = [Converged(d, State(*exact(d)), 0.0, 3) for d in drives]
+        continuation._predict(target)
+        return problem.state
+
+    state = predicted([0.1, 0.2, 0.3], 0.4)
+    assert np.allclose(state.values, exact(0.4)[0], rtol=1e-13) and state.U == pytest.approx(0.4)
+    state = predicted([0.0, 1e-6, 0.2], 0.4)  # secant through 1e-6 and 0.2
+    last, before = exact(0.2)[0], exact(1e-6)[0]
+    assert np.allclose(state.values, last + (0.4 - 0.2) / (0.2 - 1e-6) * (last - before), rtol=1e-13)
 
 
 # ---------------------------------------------------------------- registries

@@ -21,7 +21,7 @@ PHYSICAL = ("voltage_applied", "voltage_device", "current", "power", "T_max", "h
             "probes/active/T_mean", "probes/active/E_mean")
 
 
-def assert_same_table(a, b, rel=1e-10):
+def assert_same_table(a, b, rel=2e-8):
     assert list(a["point_id"]) == list(b["point_id"])
     assert list(a["status"]) == list(b["status"])
     for key in PHYSICAL:

@@ -886,6 +886,17 @@ class Newton(Model):
                                                         "below rtol x its magnitude ...")
     atol: Positive = Field(default=1.0e-10, description="... or below atol (V for the potential, K for T)")
     max_it: int = Field(default=30, ge=1, le=1000, description="Newton iterations per solve")
+    reuse_jacobian: Optional[bool] = Field(
+        default=None, description="keep the factorised Jacobian across Newton iterations and drive or time "
+                                  "steps while it converges fast (chord iterations, refreshed when an update "
+                                  "shrinks by less than 0.3x or a solve takes more than 5); default: on with "
+                                  "a direct solver (pc_type lu: a factorisation to keep), off with an iterative one")
+
+    def reuses_jacobian(self, petsc: dict) -> bool:
+        """The chord setting in effect for these PETSc options (see reuse_jacobian)."""
+        if self.reuse_jacobian is not None:
+            return self.reuse_jacobian
+        return petsc.get("pc_type") == "lu"
 
 
 class Continuation(Model):

@@ -24,6 +24,7 @@ from solver.config.schema import VOLTAGE_STEPS
 from solver.fem.problem import ElectroThermalProblem, State
 
 RUNAWAY_SLOPE_RATIO = 4.0  # local dT/dV over the branch's mean slope that marks a fold
+QUADRATIC_SPACING_RATIO = 4.0  # the predictor's quadratic needs spacings within this factor
 # Default steps at a current terminal, as fractions of the largest |current| of the solve or
 # branch: the same fractions of the drive as 0.25 V and 1e-4 V are of a 1 V write.
 CURRENT_STEP_FRACTIONS = (0.25, 1e-4)
@@ -46,7 +47,7 @@ def step_limits(settings, current_mode: bool, largest_drive: float) -> tuple[flo
 @dataclass
 class Converged:
     drive: float
-    state: Optional[State]  # kept for the last two entries only (the predictor's)
+    state: Optional[State]  # kept for the last three entries only (the predictor's)
     T_max: float
     iterations: int
 
@@ -92,8 +93,8 @@ class Continuation:
 
     def _accept(self, drive: float, iterations: int) -> None:
         self.history.append(Converged(drive, self.problem.state(), self.problem.T_max(), iterations))
-        if len(self.history) > 2:
-            self.history[-3].state = None
+        if len(self.history) > 3:
+            self.history[-4].state = None
 
     def restart_from(self, converged: list[Converged]) -> None:
         """Continue a branch from states solved earlier (e.g. a sweep's previous points)."""
@@ -173,18 +174,30 @@ class Continuation:
         return StepResult("no_convergence", target, iterations, total, solves, last.drive, reason)
 
     def _predict(self, drive: float) -> None:
-        """Secant extrapolation of the last two converged states to `drive`."""
+        """Extrapolate the converged states behind `drive` to it: a quadratic through the last
+        three when their spacings are alike (it halves the chord iterations of a sweep), else a
+        secant through the last two."""
         last = self.history[-1]
         if len(self.history) < 2:
             self.problem.restore(last.state)
             return
-        prev = self.history[-2]
-        t = (drive - last.drive) / (last.drive - prev.drive)
-        values = last.state.values + t * (last.state.values - prev.state.values)
-        U = last.state.U + t * (last.state.U - prev.state.U)
+        nodes = self.history[-3:] if self._evenly_spaced(self.history[-3:]) else self.history[-2:]
+        weights = _lagrange_weights([n.drive for n in nodes], drive)
+        values = sum(w * n.state.values for w, n in zip(weights, nodes))
+        U = sum(w * n.state.U for w, n in zip(weights, nodes))
         self.problem.restore(State(values, U))
         # an extrapolated temperature must stay physical (the laws divide by T)
         self.problem.clamp_temperature(0.5 * self.problem.T_min_of(last.state))
+
+    @staticmethod
+    def _evenly_spaced(nodes: list[Converged]) -> bool:
+        """Three states whose two spacings differ by at most QUADRATIC_SPACING_RATIO: a
+        quadratic through nodes much closer together than the step ahead (the linear-response
+        point beside rest) would amplify their solver tolerance into the prediction."""
+        if len(nodes) < 3 or any(n.state is None for n in nodes):
+            return False
+        first, second = abs(nodes[1].drive - nodes[0].drive), abs(nodes[2].drive - nodes[1].drive)
+        return min(first, second) * QUADRATIC_SPACING_RATIO >= max(first, second)
 
     def _classify(self, saw_nan: bool) -> str:
         """Runaway when T_max rises much faster at the end of the branch than on average."""
@@ -198,3 +211,14 @@ class Continuation:
                 return "runaway"
         return "diverged" if saw_nan else "no_convergence"
 
+
+def _lagrange_weights(nodes: list[float], x: float) -> list[float]:
+    """Weights w_i with p(x) = sum_i w_i y_i for the polynomial p through (nodes_i, y_i)."""
+    weights = []
+    for i, xi in enumerate(nodes):
+        w = 1.0
+        for j, xj in enumerate(nodes):
+            if j != i:
+                w *= (x - xj) / (xi - xj)
+        weights.append(w)
+    return weights

@@ -202,6 +202,7 @@ class ElectroThermalProblem:
             self.bcs, self.terminal, field_dofs, newton.rtol, newton.atol, newton.max_it,
             dict(config.solver.petsc), self.is_physical,
         )
+        self.newton.reuse_jacobian = newton.reuses_jacobian(config.solver.petsc)
         self.reset()
 
     # -- set-up helpers ------------------------------------------------------------------

@@ -86,7 +86,7 @@ class BorderedNewton:
         self.A = self._create_augmented_matrix()
         self.x, self.F = self.A.createVecs()
         self.direction = self.x.duplicate()
-        self.reuse_jacobian = False  # chord iterations (time stepping), see `solve`
+        self.reuse_jacobian = False  # chord iterations (solver.newton.reuse_jacobian), see `solve`
         self._have_jacobian = False
         self._last_size = np.inf
         self.reused = False
@@ -94,6 +94,7 @@ class BorderedNewton:
         self.linear_iterations = 0  # Krylov iterations of every solve so far (for benchmarks)
         self.scalar = 0.0
         self._nonfinite = False
+        self._judged_converged = False  # set by _converged: the full direction met the tolerance
 
         self.snes = PETSc.SNES().create(self.comm)
         prefix = f"filatherm_{next(_instances)}_"
@@ -246,6 +247,7 @@ class BorderedNewton:
             return 0
         size = self.direction_size(self.direction, snes.getSolution())
         if size <= 1.0:
+            self._judged_converged = True
             return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
         if size > CHORD_CONTRACTION * self._last_size:
             self._have_jacobian = False  # a reused Jacobian converges too slowly: refresh it
@@ -279,9 +281,9 @@ class BorderedNewton:
     # -- solve ---------------------------------------------------------------------------
 
     def solve(self) -> NewtonResult:
-        """Newton from the Function's current values. With `reuse_jacobian` (time stepping),
-        the factorised Jacobian of an earlier iterate is kept while it converges fast; a solve
-        that fails with it is retried once with a fresh one."""
+        """Newton from the Function's current values. With `reuse_jacobian`, the factorised
+        Jacobian of an earlier iterate (of this solve or an earlier drive or time step) is kept
+        while it converges fast; a solve that fails with it is retried once with a fresh one."""
         start = self.u.x.array.copy(), self.scalar
         self.reused = False
         result = self._solve_once()
@@ -304,6 +306,7 @@ class BorderedNewton:
     def _solve_once(self) -> NewtonResult:
         self.pull()
         self._nonfinite = False
+        self._judged_converged = False
         try:
             self.snes.solve(None, self.x)
         except PETSc.Error as err:
@@ -312,6 +315,12 @@ class BorderedNewton:
         self._push(self.x)
         self.linear_iterations += self.snes.getLinearSolveIterations()
         reason = self.snes.getConvergedReason()
+        if (reason == PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE and not self._judged_converged
+                and self.direction_size(self.direction, self.x) > 1.0):
+            # PETSc's own test: the line search's step was shorter than stol x |x|. That is
+            # convergence only when the full direction is small too (a start that already
+            # solves the equations); else the line search stalled on a poor (e.g. chord) direction.
+            reason = PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH
         if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE:
             # A failed factorisation (a non-finite Jacobian) leaves the preconditioner in an
             # error state that every later solve would inherit: start it afresh.

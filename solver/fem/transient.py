@@ -104,9 +104,6 @@ class TransientSolver:
             raise FilathermError("analysis.pulse: a transient analysis needs a pulse")
         self.config = config
         self.problem = ElectroThermalProblem(config, cell_mesh, transient=True)
-        # Consecutive steps change the Jacobian little: keep its factorisation while the chord
-        # iterations converge fast (a refactorisation costs ~15 residual evaluations).
-        self.problem.newton.reuse_jacobian = True
         self.shape = PulseShape(config.analysis.pulse)
         self.settings = config.analysis.time
         self.order = 2 if self.settings.scheme == "bdf2" else 1

@@ -124,7 +124,8 @@ def run_sweep(config, out: Path, resume: bool = False, force: bool = False, rank
         if not todo:
             return
         say(f"sweep {config.name}: {len(todo)} of {len(points)} points to solve on {world.size} rank(s)")
-        precompile(config)  # a failure closes the store in the `finally` around run_points
+        if world.size > 1:  # a single process compiles as it goes: it has no cache to race on
+            precompile(config)  # a failure closes the store in the `finally` around run_points
 
     progress = progress if progress is not None and world.rank == 0 else NoProgress()
     progress.start(len(points), len(points) - len(todo))
