@@ -96,7 +96,8 @@ BOOKKEEPING = (
     Quantity("converged", "-", "1 if the solve converged (status ok), else 0", kind="flag"),
     Quantity("status", "-", "ok | runaway | unphysical | diverged | no_convergence | failed (docs/outputs.md)", kind="text"),
     Quantity("reason", "-", "why a point failed (empty when ok)", kind="text"),
-    Quantity("newton_iterations", "1", "Newton iterations of the final solve at the point", kind="integer"),
+    Quantity("newton_iterations", "1", "Newton iterations of the final solve at the point (chord "
+             "iterations with a kept Jacobian included)", kind="integer"),
     Quantity("dofs", "1", "degrees of freedom of the discrete problem", kind="integer"),
     Quantity("wall_time_s", "s", "wall time of the point", ),
 )
