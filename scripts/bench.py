@@ -66,7 +66,8 @@ Sections (one function each, `bench_<section>`):
              `evaluations`, `jacobians`, `wall_1_rank_s`, `wall_2_ranks_s`, `speedup_2_ranks`,
              `recovered` (largest relative error of a fitted value). Run once per rank count
              unless --repeats is given: on the default mesh (49.6k dofs) it solved 112 FEM points
-             in 7 evaluations and 8 Jacobians, 966 s on 1 rank and 604 s on 2 (idle machine); the
+             in 7 evaluations and 8 Jacobians, 966 s on 1 rank and 604 s on 2 (idle machine, a
+             fresh Jacobian every Newton iteration, before solver.newton.reuse_jacobian); the
              --quick mesh (2.8k dofs): 112 points, 62 s at load 5 on 2 cores.
 
 --quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep, spice at 8x8 and 64x64,
@@ -74,8 +75,8 @@ the calibration on a mesh 3 times coarser, tiles of ~10k dofs; for development a
 test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
 A full run takes about an hour on 2 cores (measured section by section on an idle machine): solve
-~10 minutes (the 500k-dof refinement dominates), sweep 3 x (228 + 128) s, peer ~3 minutes (3 x 2
-sweeps of ~13 s and the default device's two), calibration ~27 minutes, tile ~5 minutes with
+~20 minutes (the 500k-dof refinement dominates), sweep 3 x (120 + 66) s, peer ~3 minutes (3 x 2
+sweeps of 6 and 14 s and the default device's two), calibration ~27 minutes (before the chord), tile ~5 minutes with
 --repeats 1 (three 3D runs; more with the default 3 repetitions).
 The machine should be otherwise idle: each section records the load average around it.
 """
