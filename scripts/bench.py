@@ -12,7 +12,7 @@ Every timed figure is the median of `--repeats` (default 3) repetitions, stored 
 
 Sections (one function each, `bench_<section>`):
   mesh       build_mesh of the default device: `build_s`, `cells`.
-  solve      the default device at 4 refinements (mesh sizes scaled; about 10k to 500k dofs),
+  solve      the default device at 4 refinements (mesh sizes scaled; about 22k to 1M dofs),
              full Newton (solver.newton.reuse_jacobian false: a fresh Jacobian every iteration; the
              chord's saving shows in sweep and peer). Per refinement: `wall_per_point_s` (one continued sweep step, 0.925 -> 1.0 V),
              `newton_iterations`, `time_per_iteration_s`, and `floor_s` = one Jacobian assembly
@@ -74,8 +74,8 @@ Sections (one function each, `bench_<section>`):
 the calibration on a mesh 3 times coarser, tiles of ~10k dofs; for development and the smoke
 test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
-A full run takes about an hour on 2 cores (measured section by section on an idle machine): solve
-~20 minutes (the 500k-dof refinement dominates), sweep 3 x (120 + 66) s, peer ~3 minutes (3 x 2
+A full run takes about 1.5 hours on 2 cores (measured section by section on an idle machine): solve
+~40 minutes (its finest refinement, ~1M dofs of the 49.6k-dof default mesh, dominates), sweep 3 x (120 + 66) s, peer ~3 minutes (3 x 2
 sweeps of 6 and 14 s and the default device's two), calibration ~27 minutes (before the chord), tile ~5 minutes with
 --repeats 1 (three 3D runs; more with the default 3 repetitions).
 The machine should be otherwise idle: each section records the load average around it.
