@@ -175,8 +175,8 @@ class Continuation:
 
     def _predict(self, drive: float) -> None:
         """Extrapolate the converged states behind `drive` to it: a quadratic through the last
-        three when their spacings are alike (it halves the chord iterations of a sweep), else a
-        secant through the last two."""
+        three when their spacings are alike (on the static cell's 41-point sweep 209 chord
+        iterations instead of the secant's 243), else a secant through the last two."""
         last = self.history[-1]
         if len(self.history) < 2:
             self.problem.restore(last.state)

@@ -16,6 +16,11 @@ the cells touching the top electrode).
 Convergence is judged on the full Newton direction in physical units (see `direction_size`),
 which keeps the meaning of rtol/atol independent of how large currents and heat flows are.
 
+With `reuse_jacobian` (solver.newton.reuse_jacobian; on with LU) the factorised Jacobian is kept
+across iterations, drive steps and time steps while the updates shrink at least CHORD_CONTRACTION
+per iteration (chord iterations: a residual and two triangular solves instead of an assembly and
+a factorisation, ~1/6 of the cost on the axisymmetric cell).
+
 With `pc_type: fieldsplit` (the 3D default, solver.config.schema.ITERATIVE_PETSC) the splits
 are the fields: `phi` (the phi0 dofs and U) and `T`, index sets in the augmented matrix's
 numbering, so each block gets its own preconditioner (algebraic multigrid).
