@@ -66,8 +66,8 @@ Sections (one function each, `bench_<section>`):
              `evaluations`, `jacobians`, `wall_1_rank_s`, `wall_2_ranks_s`, `speedup_2_ranks`,
              `recovered` (largest relative error of a fitted value). Run once per rank count
              unless --repeats is given: on the default mesh (49.6k dofs) it solved 112 FEM points
-             in 7 evaluations and 8 Jacobians, 966 s on 1 rank and 604 s on 2 (idle machine, a
-             fresh Jacobian every Newton iteration, before solver.newton.reuse_jacobian); the
+             in 7 evaluations and 8 Jacobians, 942 s on 1 rank and 592 s on 2 (idle machine;
+             966 s and 604 s with a fresh Jacobian every Newton iteration); the
              --quick mesh (2.8k dofs): 112 points, 62 s at load 5 on 2 cores.
 
 --quick: 1 repetition, the 2 coarsest refinements, an 11-point sweep, spice at 8x8 and 64x64,
@@ -76,7 +76,7 @@ test only (the JSON says `"quick": true`; its figures are not comparable to a fu
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
 A full run takes about 1.5 hours on 2 cores (measured section by section on an idle machine): solve
 ~40 minutes (its finest refinement, ~1M dofs of the 49.6k-dof default mesh, dominates), sweep 3 x (120 + 66) s, peer ~3 minutes (3 x 2
-sweeps of 6 and 14 s and the default device's two), calibration ~27 minutes (before the chord), tile ~5 minutes with
+sweeps of 6 and 14 s and the default device's two), calibration ~26 minutes, tile ~5 minutes with
 --repeats 1 (three 3D runs; more with the default 3 repetitions).
 The machine should be otherwise idle: each section records the load average around it.
 """
