@@ -14,7 +14,8 @@ Sections (one function each, `bench_<section>`):
   mesh       build_mesh of the default device: `build_s`, `cells`.
   solve      the default device at 4 refinements (mesh sizes scaled; about 22k to 1M dofs),
              full Newton (solver.newton.reuse_jacobian false: a fresh Jacobian every iteration; the
-             chord's saving shows in sweep and peer). Per refinement: `wall_per_point_s` (one continued sweep step, 0.925 -> 1.0 V),
+             chord's saving shows in sweep and peer). Per refinement: `wall_per_point_s` (one
+             continued sweep step, 0.925 -> 1.0 V),
              `newton_iterations`, `time_per_iteration_s`, and `floor_s` = one Jacobian assembly
              + one residual assembly + one linear solve (numeric factorisation + solve) of the
              same system, with plain DOLFINx/PETSc calls. Keys: `iteration_over_floor` (per
@@ -74,10 +75,11 @@ Sections (one function each, `bench_<section>`):
 the calibration on a mesh 3 times coarser, tiles of ~10k dofs; for development and the smoke
 test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
-A full run takes about 1.5 hours on 2 cores (measured section by section on an idle machine): solve
-~40 minutes (its finest refinement, ~1M dofs of the 49.6k-dof default mesh, dominates), sweep 3 x (120 + 66) s, peer ~3 minutes (3 x 2
-sweeps of 6 and 14 s and the default device's two), calibration ~26 minutes, tile ~5 minutes with
---repeats 1 (three 3D runs; more with the default 3 repetitions).
+A full run takes about 1.5 hours on 2 cores (measured section by section on an idle machine):
+solve ~40 minutes (its finest refinement, ~1M dofs of the 49.6k-dof default mesh, dominates),
+sweep 3 x (120 + 66) s, peer ~3 minutes (3 x 2 sweeps of 6 and 14 s and the default device's two),
+calibration ~26 minutes, tile ~5 minutes with --repeats 1 (three 3D runs; more with the default 3
+repetitions).
 The machine should be otherwise idle: each section records the load average around it.
 """
 
@@ -166,9 +168,9 @@ PEER_INCLUDES = (
     "start-up excluded. filatherm: solver.sweep.driver.run_sweep on 1 rank, i.e. `filatherm "
     "sweep` without the CLI: plan, store (sweep.h5 + sweep.csv written), problem set-up, "
     "continuation per polarity from rest (chord iterations: the factorised Jacobian kept while it "
-    "converges fast), the full QoI record per point. stock: solver.fem.stock.StockSweep set-up (space, conditions, forms, "
-    "NonlinearProblem + NewtonSolver), Newton per point per polarity from rest, current and "
-    "T_max per point, nothing written."
+    "converges fast), the full QoI record per point. stock: solver.fem.stock.StockSweep set-up "
+    "(space, conditions, forms, NonlinearProblem + NewtonSolver), Newton per point per polarity "
+    "from rest, current and T_max per point, nothing written."
 )
 
 

@@ -114,6 +114,7 @@ def test_chord_iterations_reach_the_fresh_newton_solution_with_fewer_factorisati
     tolerance (rtol 1e-8) at every point, and the kept factorisations are fewer than half."""
     from fem_helpers import small_device
     from solver.config import validate_config, with_overrides
+    from solver.fem.stock import polarity_branches
     from solver.fem.study import SteadyStudy
     from solver.sweep.plan import drives
 
@@ -121,8 +122,8 @@ def test_chord_iterations_reach_the_fresh_newton_solution_with_fewer_factorisati
     runs = {}
     for reuse in (True, False):
         with SteadyStudy(with_overrides(config, {"solver.newton.reuse_jacobian": reuse})) as study:
-            records = [record for branch in ([v for v in drives(config) if v >= 0], [v for v in drives(config) if v < 0])
-                       for _, record in study.branch(sorted(branch, key=abs))]
+            records = [record for branch in polarity_branches(drives(config))
+                       for _, record in study.branch(branch)]
             runs[reuse] = (records, study.problem.newton.jacobians)
     (kept, kept_factorisations), (fresh, fresh_factorisations) = runs[True], runs[False]
     assert all(r["status"] == "ok" for r in kept + fresh)
