@@ -59,7 +59,7 @@ def test_one_and_two_rank_sweeps_give_identical_tables(tmp_path):
 
 
 def test_sigkill_then_resume_loses_nothing_and_solves_nothing_twice(tmp_path):
-    cfg = write_yaml(tmp_path / "s.yaml", small_device(41))
+    cfg = write_yaml(tmp_path / "s.yaml", small_device(121))  # ~1 s of solving: the kill lands mid-sweep
     reference = run_cli("sweep", str(cfg), "--output", str(tmp_path / "ref"), "--quiet")
     assert reference.returncode == 0, reference.stderr
     out = tmp_path / "killed"
@@ -76,11 +76,11 @@ def test_sigkill_then_resume_loses_nothing_and_solves_nothing_twice(tmp_path):
     process.wait()
     stored_before = read_sweep(out / "sweep.h5") if (out / "sweep.h5").exists() else None
     lines = journal.read_text().splitlines()
-    assert 6 <= len(lines) < 42, "the kill must land mid-sweep"
+    assert 6 <= len(lines) < 122, "the kill must land mid-sweep"
     resumed = run_cli("sweep", str(cfg), "--output", str(out), "--resume")
     assert resumed.returncode == 0, resumed.stderr
     stored = len([line for line in journal_rows(lines)])
-    assert f"{41 - stored} points solved" in resumed.stdout and f"{stored} already stored" in resumed.stdout
+    assert f"{121 - stored} points solved" in resumed.stdout and f"{stored} already stored" in resumed.stdout
     final = read_sweep(out / "sweep.h5")
     assert_same_table(read_sweep(tmp_path / "ref" / "sweep.h5"), final)
     if stored_before is not None:  # rows stored before the kill are kept exactly as they were
