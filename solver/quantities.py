@@ -198,17 +198,18 @@ def split_header(cell: str) -> tuple[str, str]:
     return cell, ""
 
 
-def describe(column: str) -> Quantity:
+def describe(column: str, length_unit: Optional[str] = None, state_unit: Optional[str] = None) -> Quantity:
     """The quantity of a record key or table column: `current`, `probes/<probe>/T_mean`,
     `parameters/<key path>`, `<probe>.T_mean` (series.csv). KeyError for an unknown name:
-    nothing is written without a unit."""
+    nothing is written without a unit. A swept parameter's unit may be the config's own
+    (`length_unit`, `state_unit`: see `config_units`)."""
     if column.startswith("probes/"):
         _, probe, stat = column.split("/")
         q = _PROBE_BY_NAME[stat]
         return Quantity(column, q.unit, f"{q.description} '{probe}'", kind=q.kind)
     if column.startswith("parameters/"):
         path = column[len("parameters/"):]
-        return Quantity(column, parameter_unit(path), f"swept config value {path}")
+        return Quantity(column, parameter_unit(path, length_unit, state_unit), f"swept config value {path}")
     if column in _BY_NAME:
         return _BY_NAME[column]
     if column in _SERIES_BY_NAME:
@@ -220,21 +221,37 @@ def describe(column: str) -> Quantity:
     raise KeyError(f"{column}: not a registered quantity (solver.quantities)")
 
 
-def parameter_unit(path: str) -> str:
+LENGTH_UNIT = "config length unit (units)"
+STATE_UNIT = "unit of the state"  # the schema's "[...]" for numbers in the state's own unit
+
+
+def config_units(data: Optional[dict]) -> dict:
+    """`length_unit` and `state_unit` of a (raw or resolved) config mapping, for `describe`
+    and `parameter_unit`: a stored table knows its config, so its columns name real units."""
+    data = data if isinstance(data, dict) else {}
+    state = data.get("state") if isinstance(data.get("state"), dict) else {}
+    length, unit = data.get("units"), state.get("unit")
+    return {"length_unit": length if isinstance(length, str) else None,
+            "state_unit": unit if isinstance(unit, str) else None}
+
+
+def parameter_unit(path: str, length_unit: Optional[str] = None, state_unit: Optional[str] = None) -> str:
     """Unit of a swept config key: the config's length unit for geometry, mesh and probes,
     else the "[unit]" in the schema field's description (for a law's `value`, the unit of the
-    material property it gives), "1" when there is none."""
+    material property it gives; for the state and numbers in its unit, the state's unit), "1"
+    when there is none. Without the config's units, the placeholders name where they are."""
     head = path.split(".")[0].split("[")[0]
     if head in ("units", "geometry", "mesh", "probes"):
-        return "config length unit (units)"
+        return length_unit or LENGTH_UNIT
     from solver.config.schema import Config  # lazily: the registry itself is dependency-free
 
     units = _field_units(Config, path)
-    if units and units[-1]:
-        return units[-1]
-    if path.endswith(".value") and len(units) > 1 and units[-2]:
-        return units[-2]
-    return "1"
+    unit = units[-1] if units and units[-1] else None
+    if unit is None and path.endswith(".value") and len(units) > 1 and units[-2]:
+        unit = units[-2]
+    if unit == STATE_UNIT:
+        return state_unit or f"{STATE_UNIT} (state.unit)"
+    return unit or "1"
 
 
 def _field_units(model, path: str) -> list[Optional[str]]:

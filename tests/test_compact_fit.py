@@ -302,7 +302,7 @@ def test_each_set_of_swept_parameters_gets_its_own_model(tmp_path, config):
     assert stored.branches.negative.R_th.value == pytest.approx(narrow.R_th_negative, rel=1e-3)
     assert variant.document.to_data() == stored.document.to_data()
     csv_text = (tmp_path / "model" / "compact_model.csv").read_text()
-    assert csv_text.startswith(f"parameters/{key} [config length unit (units)],point_id [-],voltage [V]")
+    assert csv_text.startswith(f"parameters/{key} [nm],point_id [-],voltage [V]")
     assert len(csv_text.strip().splitlines()) == 1 + 2 * len(VOLTAGES)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 import math
 
+import h5py
 import numpy as np
 import pytest
 from scipy.interpolate import PchipInterpolator
@@ -42,6 +43,11 @@ def test_the_fit_assembles_one_device_from_its_solved_states(fitted):
     assert not (root / "model" / "variants").exists()  # states are one device, not variants
     # a moving state: the exports are the dynamic model's (tests/test_state_exports.py)
     assert "idt(" in (root / "model" / "compact_model.va").read_text()
+    # the swept state's column names the state's own unit (it said "unit" before)
+    with h5py.File(root / "sweep.h5") as h5:
+        assert h5["parameters/state.value"].attrs["units"] == "1/m^3"
+    assert (root / "sweep.csv").read_text().startswith("point_id [-],") and \
+        "parameters/state.value [1/m^3]" in (root / "sweep.csv").read_text().splitlines()[0]
 
 
 def test_monotone_cubic_interpolation_matches_scipy():

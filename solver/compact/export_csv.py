@@ -30,9 +30,10 @@ def write_csv(path: str | Path, models: list[CompactModel]) -> Path:
         parameter_names += [k for k in model.document.source.parameters if k not in parameter_names]
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
-    from solver.quantities import parameter_unit
+    from solver.quantities import config_units, parameter_unit
 
-    writer.writerow([f"parameters/{k} [{parameter_unit(k)}]" for k in parameter_names]
+    units = config_units(models[0].document.source.config) if models else {}
+    writer.writerow([f"parameters/{k} [{parameter_unit(k, **units)}]" for k in parameter_names]
                     + [f"{name} [{UNITS[name]}]" for name in ("point_id", *TABLE_COLUMNS, "T_law", "current_law",
                                                               "rate_law")])
     for model in models:

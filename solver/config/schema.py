@@ -63,9 +63,11 @@ class StateVariable(Model):
 
     name: Name = Field(description="what the state is, e.g. vacancy_concentration")
     unit: str = Field(max_length=32, description="its unit, e.g. 1/m^3")
-    value: float = Field(description="the state of the cell that is solved [unit]")
-    minimum: Optional[float] = Field(default=None, description="smallest physical value, e.g. the HRS [unit]")
-    maximum: Optional[float] = Field(default=None, description="largest physical value, e.g. the LRS [unit]")
+    value: float = Field(description="the state of the cell that is solved [unit of the state]")
+    minimum: Optional[float] = Field(default=None,
+                                     description="smallest physical value, e.g. the HRS [unit of the state]")
+    maximum: Optional[float] = Field(default=None,
+                                     description="largest physical value, e.g. the LRS [unit of the state]")
     description: Optional[str] = Field(default=None, description="free text")
 
     @model_validator(mode="after")

@@ -169,8 +169,7 @@ def family_trends(path: Path, family: Family, length_unit: str) -> Path:
         key, x = axis
         from solver.quantities import parameter_unit
 
-        unit = parameter_unit(key)
-        xlabel = f"{key} [{length_unit if unit.startswith('config length unit') else unit}]"
+        xlabel = f"{key} [{parameter_unit(key, length_unit=length_unit)}]"
     else:
         x = list(range(len(family.variants)))
         xlabel = "variant"

@@ -37,7 +37,7 @@ def merge_stores(stores: list[str | Path], output: Optional[str | Path] = None, 
         columns = rows_to_columns(rows)
         write_journal(out / SweepWriter.JOURNAL, first.config_hash, sorted(rows, key=lambda r: r.get("point_index", 0)))
         write_h5(out / "sweep.h5", columns, first.config_yaml, first.config_hash, first.versions, first.study)
-        write_csv(out / "sweep.csv", columns)
+        write_csv(out / "sweep.csv", columns, first.config_yaml)
     failed = sum(1 for row in rows if row.get("status") != "ok")
     return {"output": out, "stores": len(paths), "points": len(rows), "failed": failed,
             "missing": len(planned - held), "planned": len(planned), "shards": _shard_note(paths)}

@@ -122,6 +122,7 @@ def write_h5(path: Path, columns: dict[str, np.ndarray], config_yaml: str, confi
     failed Python write is a clean one-line error that leaves the previous store."""
     import h5py
 
+    units = _config_units(config_yaml)
     image = io.BytesIO()
     with h5py.File(image, "w") as h5:
         h5.attrs["format"] = FORMAT
@@ -138,7 +139,7 @@ def write_h5(path: Path, columns: dict[str, np.ndarray], config_yaml: str, confi
                                             dtype=h5py.string_dtype("utf-8"))
             else:
                 dataset = h5.create_dataset(name, data=values)
-            quantity = quantities.describe(name)
+            quantity = quantities.describe(name, **units)
             dataset.attrs["units"] = quantity.unit
             dataset.attrs["description"] = quantity.description
     with atomic_path(path) as tmp:
@@ -148,15 +149,27 @@ def write_h5(path: Path, columns: dict[str, np.ndarray], config_yaml: str, confi
             os.fsync(handle.fileno())
 
 
-def write_csv(path: Path, columns: dict[str, np.ndarray]) -> None:
+def write_csv(path: Path, columns: dict[str, np.ndarray], config_yaml: str) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     names = list(columns)
-    writer.writerow([f"{name} [{quantities.describe(name).unit}]" for name in names])
+    units = _config_units(config_yaml)
+    writer.writerow([f"{name} [{quantities.describe(name, **units).unit}]" for name in names])
     n = len(columns[names[0]]) if names else 0
     for i in range(n):
         writer.writerow([_csv_value(columns[name][i]) for name in names])
     write_text_atomic(path, buffer.getvalue())
+
+
+def _config_units(config_yaml: str) -> dict:
+    """The config's length and state units, so that swept geometry and state columns name
+    them (nm, 1/m^3) rather than where they are defined."""
+    import yaml
+
+    try:
+        return quantities.config_units(yaml.safe_load(config_yaml))
+    except yaml.YAMLError:
+        return quantities.config_units(None)
 
 
 def _csv_value(value: Any) -> str:
@@ -381,7 +394,7 @@ class SweepWriter:
         if not columns:
             columns = {"point_id": np.array([], dtype=object)}
         write_h5(self.h5_path, columns, self.config_yaml, self.config_hash, self.versions, self.study)
-        write_csv(self.csv_path, columns)
+        write_csv(self.csv_path, columns, self.config_yaml)
         self._last_rewrite = time.monotonic()
         self._dirty = False
 
