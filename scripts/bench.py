@@ -112,7 +112,7 @@ PEER_CONFIG = STATIC_CONFIG
 DEFAULT_OUTPUT = ROOT / "results" / "bench" / "bench.json"
 MPIRUN = ["mpirun", "--allow-run-as-root", "--oversubscribe"]
 
-SCALES = (1.5, 0.8, 0.41, 0.215)  # mesh size factors: ~10k, 36k, 137k, 500k dofs (default: 23k)
+SCALES = (2.2, 1.2, 0.6, 0.31)  # mesh size factors: ~10k, 36k, 140k, 500k dofs (the default mesh: 49.6k)
 SWEEP_POINTS = 41
 POINT_VOLTAGE = 1.0  # the timed point; it is continued from one 41-point sweep step below
 SECTIONS = ("mesh", "solve", "sweep", "peer", "transient", "crossbar", "training", "spice", "calibration", "tile")
