@@ -79,9 +79,11 @@ def petsc_strings(options: dict[str, Value]) -> dict[str, str]:
 
 
 def rejected(err: Exception, prefix: str) -> InputError:
-    """A PETSc error while reading the options as one line naming the option."""
+    """A PETSc error while reading the options as one line; where PETSc names the option, it
+    is named as the config key (`solver.petsc.pc_fieldsplit_type`), not as the internal
+    `-<prefix>pc_fieldsplit_type` this solver's options are stored under."""
     lines = [line.strip().removeprefix("[0]").strip() for line in str(err).splitlines() if line.strip()]
-    detail = lines[-1] if lines else str(err)
+    detail = (lines[-1] if lines else str(err)).replace(f"-{prefix}", "solver.petsc.")
     return InputError(f"solver.petsc: PETSc rejects the options ({detail})")
 
 
