@@ -489,14 +489,12 @@ def _compile_forms(config) -> None:
     compiled (a one-off per form code, not a cost of the sweep)."""
     from mpi4py import MPI
 
-    from solver.config import with_overrides
     from solver.fem.mesh import build_mesh
     from solver.fem.stock import StockSweep
-    from solver.fem.study import precompile
+    from solver.fem.study import coarse_config, precompile
 
     precompile(config)
-    coarse = with_overrides(config, {"mesh.size": 10 * config.mesh.size,
-                                     "mesh.filament_size": 10 * config.mesh.filament_size})
+    coarse = coarse_config(config)
     StockSweep(coarse, build_mesh(coarse, MPI.COMM_SELF))
 
 

@@ -145,16 +145,19 @@ class SteadyStudy:
         self.problem.newton.destroy()
 
 
+def coarse_config(config: Config) -> Config:
+    """The config on a mesh ten times coarser: compiled forms depend on neither the mesh nor
+    the law parameters (Constants), so compiling them there serves every point."""
+    return with_overrides(config, {"mesh.size": 10 * config.mesh.size,
+                                   "mesh.filament_size": min(10 * config.mesh.filament_size, 10 * config.mesh.size)})
+
+
 def precompile(config: Config) -> None:
     """JIT-compile every form once, on this process alone, before MPI workers start (no compile
-    races on a shared cache). Compiled forms depend on neither the mesh nor the law parameters
-    (Constants), so a mesh ten times coarser serves every point."""
+    races on a shared cache), on `coarse_config`'s mesh."""
     from mpi4py import MPI
 
-    coarse = with_overrides(config, {"mesh.size": 10 * config.mesh.size,
-                                     "mesh.filament_size": min(10 * config.mesh.filament_size,
-                                                               10 * config.mesh.size)})
-    SteadyStudy(coarse, MPI.COMM_SELF).close()
+    SteadyStudy(coarse_config(config), MPI.COMM_SELF).close()
 
 
 class PulseStudy:
