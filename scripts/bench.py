@@ -12,7 +12,7 @@ Every timed figure is the median of `--repeats` (default 3) repetitions, stored 
 
 Sections (one function each, `bench_<section>`):
   mesh       build_mesh of the default device: `build_s`, `cells`.
-  solve      the default device at 4 refinements (mesh sizes scaled; about 22k to 1M dofs),
+  solve      the default device at 4 refinements (mesh sizes scaled; about 10k to 500k dofs),
              full Newton (solver.newton.reuse_jacobian false: a fresh Jacobian every iteration; the
              chord's saving shows in sweep and peer). Per refinement: `wall_per_point_s` (one
              continued sweep step, 0.925 -> 1.0 V),
@@ -22,7 +22,7 @@ Sections (one function each, `bench_<section>`):
              repetition the median over refinements of time per iteration / floor),
              `scaling_exponent` (per repetition the least-squares slope of log time per
              iteration vs log dofs), `newton_iterations_median` (median over the points of a
-             41-point continued sweep of the default device, min/max over the points).
+             continued sweep of the default device, 41 voltages x 5 states, min/max over the points).
   sweep      `filatherm sweep` of the default sweep (41 voltages x 5 states) under mpirun on 1
              and 2 ranks (end-to-end wall time, start-up included): `speedup_2_ranks`, and
              `amdahl_serial_fraction` f = 2/S - 1 (the share of the 1-rank wall that did not
@@ -75,8 +75,8 @@ Sections (one function each, `bench_<section>`):
 the calibration on a mesh 3 times coarser, tiles of ~10k dofs; for development and the smoke
 test only (the JSON says `"quick": true`; its figures are not comparable to a full run).
 --only SECTION (repeatable): run those sections and keep the others already in the output file.
-A full run takes about 1.5 hours on 2 cores (measured section by section on an idle machine):
-solve ~40 minutes (its finest refinement, ~1M dofs of the 49.6k-dof default mesh, dominates),
+A full run takes about 1.2 hours on 2 cores (measured section by section on an idle machine):
+solve ~18 minutes (its finest refinement, ~500k dofs, and the full-Newton sweep dominate),
 sweep 3 x (120 + 66) s, peer ~3 minutes (3 x 2 sweeps of 6 and 14 s and the default device's two),
 calibration ~26 minutes, tile ~5 minutes with --repeats 1 (three 3D runs; more with the default 3
 repetitions).
@@ -359,7 +359,7 @@ def _sweep_iterations(settings: Settings) -> dict:
 
     config = load(settings, (f"sweep.voltage.num={settings.sweep_points}",) + FULL_NEWTON)
     with tempfile.TemporaryDirectory(prefix="filatherm-bench-") as tmp:
-        say(f"  solve: {settings.sweep_points}-point sweep for Newton iterations")
+        say(f"  solve: the default sweep at {settings.sweep_points} voltages (every state) for Newton iterations")
         wall, _ = timed(lambda: run_sweep(config, Path(tmp)))
         rows = _sweep_rows(Path(tmp))
     iterations = [int(float(row["newton_iterations"])) for row in rows if row["status"] == "ok"]
