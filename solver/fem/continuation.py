@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from solver.config.schema import VOLTAGE_STEPS
-from solver.fem.problem import ElectroThermalProblem, State
+from solver.fem.problem import ElectroThermalProblem, State, extrapolate
 
 RUNAWAY_SLOPE_RATIO = 4.0  # local dT/dV over the branch's mean slope that marks a fold
 QUADRATIC_SPACING_RATIO = 4.0  # the predictor's quadratic needs spacings within this factor
@@ -182,10 +182,7 @@ class Continuation:
             self.problem.restore(last.state)
             return
         nodes = self.history[-3:] if self._evenly_spaced(self.history[-3:]) else self.history[-2:]
-        weights = _lagrange_weights([n.drive for n in nodes], drive)
-        values = sum(w * n.state.values for w, n in zip(weights, nodes))
-        U = sum(w * n.state.U for w, n in zip(weights, nodes))
-        self.problem.restore(State(values, U))
+        self.problem.restore(extrapolate([n.state for n in nodes], [n.drive for n in nodes], drive))
         # an extrapolated temperature must stay physical (the laws divide by T)
         self.problem.clamp_temperature(0.5 * self.problem.T_min_of(last.state))
 
@@ -210,15 +207,3 @@ class Continuation:
             if rise > 0 and local_slope > RUNAWAY_SLOPE_RATIO * mean_slope:
                 return "runaway"
         return "diverged" if saw_nan else "no_convergence"
-
-
-def _lagrange_weights(nodes: list[float], x: float) -> list[float]:
-    """Weights w_i with p(x) = sum_i w_i y_i for the polynomial p through (nodes_i, y_i)."""
-    weights = []
-    for i, xi in enumerate(nodes):
-        w = 1.0
-        for j, xj in enumerate(nodes):
-            if j != i:
-                w *= (x - xj) / (xi - xj)
-        weights.append(w)
-    return weights

@@ -47,6 +47,19 @@ class State:
     U: float
 
 
+def extrapolate(states: list[State], at: list[float], x: float) -> State:
+    """The polynomial through the `states` solved at `at` (drives or times), evaluated at `x`:
+    the Lagrange form sum_i w_i state_i, w_i = prod_{j != i} (x - at_j) / (at_i - at_j)."""
+    weights = []
+    for i, a in enumerate(at):
+        weight = 1.0
+        for j, b in enumerate(at):
+            if j != i:
+                weight *= (x - b) / (a - b)
+        weights.append(weight)
+    return State(sum(w * s.values for w, s in zip(weights, states)), sum(w * s.U for w, s in zip(weights, states)))
+
+
 class TerminalEquation:
     """The scalar equation closing the system at the driven terminal.
 

@@ -28,7 +28,7 @@ import numpy as np
 from solver.config.schema import Config, Pulse
 from solver.errors import FilathermError
 from solver.fem.mesh import CellMesh
-from solver.fem.problem import ElectroThermalProblem, State
+from solver.fem.problem import ElectroThermalProblem, State, extrapolate
 
 RISE_FLOOR = 10.0  # K: below this rise the tolerance is absolute (tolerance x 10 K)
 # A step's error allowance never drops below this fraction of tolerance x rise: the steps of
@@ -136,16 +136,7 @@ class TransientSolver:
     def _extrapolate(history: list[Step], t: float, order: int) -> State:
         """Lagrange extrapolation through the last order+1 states (the explicit predictor)."""
         points = history[-(order + 1):]
-        values = np.zeros_like(points[-1].state.values)
-        U = 0.0
-        for i, a in enumerate(points):
-            weight = 1.0
-            for j, b in enumerate(points):
-                if i != j:
-                    weight *= (t - b.time) / (a.time - b.time)
-            values += weight * a.state.values
-            U += weight * a.state.U
-        return State(values, U)
+        return extrapolate([p.state for p in points], [p.time for p in points], t)
 
     def _potential_shape(self, drive: float) -> State:
         """From rest the potential has no shape: solve the steady problem at a tiny drive
