@@ -99,7 +99,6 @@ class BorderedNewton:
         self.linear_iterations = 0  # Krylov iterations of every solve so far (for benchmarks)
         self.scalar = 0.0
         self._nonfinite = False
-        self._judged_converged = False  # set by _converged: the full direction met the tolerance
 
         self.snes = PETSc.SNES().create(self.comm)
         prefix = f"filatherm_{next(_instances)}_"
@@ -252,7 +251,6 @@ class BorderedNewton:
             return 0
         size = self.direction_size(self.direction, snes.getSolution())
         if size <= 1.0:
-            self._judged_converged = True
             return PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
         if size > CHORD_CONTRACTION * self._last_size:
             self._have_jacobian = False  # a reused Jacobian converges too slowly: refresh it
@@ -311,7 +309,6 @@ class BorderedNewton:
     def _solve_once(self) -> NewtonResult:
         self.pull()
         self._nonfinite = False
-        self._judged_converged = False
         try:
             self.snes.solve(None, self.x)
         except PETSc.Error as err:
@@ -320,11 +317,13 @@ class BorderedNewton:
         self._push(self.x)
         self.linear_iterations += self.snes.getLinearSolveIterations()
         reason = self.snes.getConvergedReason()
-        if (reason == PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE and not self._judged_converged
+        if (reason == PETSc.SNES.ConvergedReason.CONVERGED_SNORM_RELATIVE
                 and self.direction_size(self.direction, self.x) > 1.0):
-            # PETSc's own test: the line search's step was shorter than stol x |x|. That is
-            # convergence only when the full direction is small too (a start that already
-            # solves the equations); else the line search stalled on a poor (e.g. chord) direction.
+            # Not our test (`_converged` returns this reason only for a full direction of size
+            # <= 1, the same sizing as here) but PETSc's: the line search's step was shorter
+            # than stol x |x|. That is convergence only when the full direction is small too (a
+            # start that already solves the equations); else the line search stalled on a poor
+            # (e.g. chord) direction.
             reason = PETSc.SNES.ConvergedReason.DIVERGED_LINE_SEARCH
         if reason == PETSc.SNES.ConvergedReason.DIVERGED_LINEAR_SOLVE:
             # A failed factorisation (a non-finite Jacobian) leaves the preconditioner in an
