@@ -174,6 +174,6 @@ def test_csv_cells_are_plain_numbers_for_numpy_and_other_float_subclasses(tmp_pa
 
     columns = {"voltage_applied": np.array([np.float64(-1.5), Tagged(0.25), np.nan], dtype=object),
                "newton_iterations": np.array([3, 4, 0])}
-    write_csv(tmp_path / "sweep.csv", columns, "units: nm\n")
+    write_csv(tmp_path / "sweep.csv", columns, {})
     assert (tmp_path / "sweep.csv").read_text().splitlines() == [
         "voltage_applied [V],newton_iterations [1]", "-1.5,3", "0.25,4", ",0"]

@@ -24,6 +24,7 @@ from solver.config import Config, config_data, with_overrides
 from solver.config.keypath import get_path, parse_path
 from solver.config.sections import SECTIONS, STEADY
 from solver.errors import ConfigError, InputError
+from solver.quantities import STATE_UNIT
 
 # Sections whose numbers a calibration may fit: those of a solved point that describe the
 # device and its conditions, and the kinetics (applied to solved points afterwards).
@@ -202,7 +203,7 @@ def parameter_unit(config: Config, path: str) -> str:
         material, prop = chain[-2], str(segments[-2])
         return _field_unit(material, prop) or ""
     unit = _field_unit(owner, str(last))
-    if unit == "unit of the state":
+    if unit == STATE_UNIT:
         return config.state.unit if config.state is not None else ""
     if unit is None:
         description = type(owner).model_fields.get(str(last))

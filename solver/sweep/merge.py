@@ -22,7 +22,8 @@ def merge_stores(stores: list[str | Path], output: Optional[str | Path] = None, 
     from solver.sweep.journal import write_journal
     from solver.sweep.lock import StoreLock
     from solver.sweep.plan import expand
-    from solver.sweep.store import SweepWriter, merge_tables, read_sweep, rows_to_columns, write_csv, write_h5
+    from solver.sweep.store import (SweepWriter, merge_tables, read_sweep, rows_to_columns, table_units, write_csv,
+                                    write_h5)
 
     paths = [Path(p) / "sweep.h5" if Path(p).is_dir() else Path(p) for p in stores]
     rows, first = merge_tables(read_sweep(p) for p in paths)
@@ -36,8 +37,9 @@ def merge_stores(stores: list[str | Path], output: Optional[str | Path] = None, 
     with StoreLock(out):
         columns = rows_to_columns(rows)
         write_journal(out / SweepWriter.JOURNAL, first.config_hash, sorted(rows, key=lambda r: r.get("point_index", 0)))
-        write_h5(out / "sweep.h5", columns, first.config_yaml, first.config_hash, first.versions, first.study)
-        write_csv(out / "sweep.csv", columns, first.config_yaml)
+        units = table_units(first.config_yaml)
+        write_h5(out / "sweep.h5", columns, first.config_yaml, first.config_hash, first.versions, first.study, units)
+        write_csv(out / "sweep.csv", columns, units)
     failed = sum(1 for row in rows if row.get("status") != "ok")
     return {"output": out, "stores": len(paths), "points": len(rows), "failed": failed,
             "missing": len(planned - held), "planned": len(planned), "shards": _shard_note(paths)}

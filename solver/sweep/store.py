@@ -32,7 +32,7 @@ from typing import Any, Iterable, Optional
 import numpy as np
 
 from solver import quantities
-from solver.errors import FilathermError, InputError
+from solver.errors import ConfigError, FilathermError, InputError
 from solver.io import atomic_path, ensure_dir, write_text_atomic
 from solver.sweep.journal import (
     FORMAT,
@@ -116,13 +116,13 @@ def rows_to_columns(rows: list[dict]) -> dict[str, np.ndarray]:
 
 
 def write_h5(path: Path, columns: dict[str, np.ndarray], config_yaml: str, config_hash: str,
-             versions: dict, study: str = "steady") -> None:
+             versions: dict, study: str, units: dict) -> None:
     """Write a complete sweep.h5 atomically. HDF5 builds the file in memory and Python writes
     its bytes: HDF5 crashes (SIGSEGV) when a write fails under it on a full disk, while a
-    failed Python write is a clean one-line error that leaves the previous store."""
+    failed Python write is a clean one-line error that leaves the previous store. `units`:
+    table_units(config_yaml), for the swept columns."""
     import h5py
 
-    units = _config_units(config_yaml)
     image = io.BytesIO()
     with h5py.File(image, "w") as h5:
         h5.attrs["format"] = FORMAT
@@ -149,11 +149,11 @@ def write_h5(path: Path, columns: dict[str, np.ndarray], config_yaml: str, confi
             os.fsync(handle.fileno())
 
 
-def write_csv(path: Path, columns: dict[str, np.ndarray], config_yaml: str) -> None:
+def write_csv(path: Path, columns: dict[str, np.ndarray], units: dict) -> None:
+    """sweep.csv; `units` (table_units of the store's config) name the swept columns' units."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     names = list(columns)
-    units = _config_units(config_yaml)
     writer.writerow([f"{name} [{quantities.describe(name, **units).unit}]" for name in names])
     n = len(columns[names[0]]) if names else 0
     for i in range(n):
@@ -161,14 +161,15 @@ def write_csv(path: Path, columns: dict[str, np.ndarray], config_yaml: str) -> N
     write_text_atomic(path, buffer.getvalue())
 
 
-def _config_units(config_yaml: str) -> dict:
+def table_units(config_yaml: str) -> dict:
     """The config's length and state units, so that swept geometry and state columns name
-    them (nm, 1/m^3) rather than where they are defined."""
-    import yaml
+    them (nm, 1/m^3) rather than where they are defined (keyword arguments of
+    quantities.describe)."""
+    from solver.config.yamlio import parse_yaml
 
     try:
-        return quantities.config_units(yaml.safe_load(config_yaml))
-    except yaml.YAMLError:
+        return quantities.config_units(parse_yaml(config_yaml))
+    except ConfigError:
         return quantities.config_units(None)
 
 
@@ -294,6 +295,7 @@ class SweepWriter:
         self.journal_path = self.directory / self.JOURNAL
         self.config_yaml, self.config_hash, self.versions = config_yaml, config_hash, versions
         self.study = study
+        self.units = table_units(config_yaml)  # parsed once, not at every rewrite of the views
         self.rows: list[dict] = []
         self.dropped = {"torn": 0, "corrupt": 0, "duplicates": 0}
         self._interval = min_rewrite_interval
@@ -393,8 +395,8 @@ class SweepWriter:
         columns = rows_to_columns(self.rows)
         if not columns:
             columns = {"point_id": np.array([], dtype=object)}
-        write_h5(self.h5_path, columns, self.config_yaml, self.config_hash, self.versions, self.study)
-        write_csv(self.csv_path, columns, self.config_yaml)
+        write_h5(self.h5_path, columns, self.config_yaml, self.config_hash, self.versions, self.study, self.units)
+        write_csv(self.csv_path, columns, self.units)
         self._last_rewrite = time.monotonic()
         self._dirty = False
 
